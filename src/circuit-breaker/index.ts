@@ -1,0 +1,1 @@
+export type { CircuitOptions } from './circuit-breaker.options.js';

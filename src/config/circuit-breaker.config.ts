@@ -1,0 +1,80 @@
+import { durationMs, field, intAtLeast, positiveDurationMs, ratio } from './config-fields.js';
+
+/** Module-wide circuit breaker defaults, after parsing. Each circuit may override them. */
+export interface CircuitBreakerDefaults {
+  /** Failure rate in (0, 1] that opens the circuit; reached exactly, it opens. @default 0.5 */
+  failureThreshold: number;
+  /** Per-call timeout in ms; 0 turns it off. @default 60000 */
+  timeout: number;
+  /** Time an open circuit waits before letting a probe through, in ms. @default 30000 */
+  resetTimeout: number;
+  /** Calls needed in the window before the rate can open the circuit. @default 10 */
+  volumeThreshold: number;
+  /** Length of the rolling window, in ms. @default 60000 */
+  rollingWindow: number;
+  /** Buckets the window is split into. @default 10 */
+  rollingBuckets: number;
+  /** Probes allowed at once while half-open. @default 1 */
+  halfOpenMaxCalls: number;
+  /** A circuit unused for this long is evicted from the registry (an open one is kept). @default 3600000 */
+  idleEvictionMs: number;
+}
+
+export const CIRCUIT_BREAKER_FIELDS = [
+  field({
+    env: 'CIRCUIT_BREAKER_FAILURE_THRESHOLD',
+    key: 'failureThreshold',
+    default: 0.5,
+    parse: ratio,
+    description: 'Failure rate in (0, 1] that opens a circuit (0.5 = 50 %; exactly 50 % opens)',
+  }),
+  field({
+    env: 'CIRCUIT_BREAKER_TIMEOUT',
+    key: 'timeout',
+    default: 60_000,
+    parse: durationMs,
+    description: 'Per-call timeout in ms; the call is aborted and counted as a failure (0 = none)',
+  }),
+  field({
+    env: 'CIRCUIT_BREAKER_RESET_TIMEOUT',
+    key: 'resetTimeout',
+    default: 30_000,
+    parse: durationMs,
+    description: 'How long an open circuit rejects before a half-open probe, in ms',
+  }),
+  field({
+    env: 'CIRCUIT_BREAKER_VOLUME_THRESHOLD',
+    key: 'volumeThreshold',
+    default: 10,
+    parse: intAtLeast(1),
+    description: 'Minimum calls in the rolling window before the failure rate can open a circuit',
+  }),
+  field({
+    env: 'CIRCUIT_BREAKER_ROLLING_WINDOW',
+    key: 'rollingWindow',
+    default: 60_000,
+    parse: positiveDurationMs,
+    description: 'Length of the rolling window of call statistics, in ms',
+  }),
+  field({
+    env: 'CIRCUIT_BREAKER_ROLLING_BUCKETS',
+    key: 'rollingBuckets',
+    default: 10,
+    parse: intAtLeast(1),
+    description: 'Number of buckets in the rolling window (memory per circuit is O(buckets))',
+  }),
+  field({
+    env: 'CIRCUIT_BREAKER_HALF_OPEN_MAX_CALLS',
+    key: 'halfOpenMaxCalls',
+    default: 1,
+    parse: intAtLeast(1),
+    description: 'Probes allowed at once while half-open; the rest are rejected',
+  }),
+  field({
+    env: 'CIRCUIT_BREAKER_IDLE_EVICTION',
+    key: 'idleEvictionMs',
+    default: 3_600_000,
+    parse: positiveDurationMs,
+    description: 'Evict circuits idle for this long, in ms (open circuits are kept)',
+  }),
+] as const;

@@ -1,0 +1,53 @@
+import { bool, durationMs, field } from './config-fields.js';
+
+/** Graceful shutdown timings, after parsing. */
+export interface ShutdownConfig {
+  /** Time in-flight requests get to finish, in ms. @default 30000 */
+  drainTimeout: number;
+  /** After a signal, the process is ended with exit code 1 at this point, in ms. @default 60000 */
+  forceTimeout: number;
+  /** Readiness reports 503 for this long before draining starts, in ms. @default 10000 */
+  healthGracePeriod: number;
+  /** Default time limit of each cleanup task, in ms. @default 5000 */
+  taskTimeout: number;
+  /** Whether a programmatic `app.close()` (no signal) also waits the grace period. @default false */
+  graceOnClose: boolean;
+}
+
+export const SHUTDOWN_FIELDS = [
+  field({
+    env: 'SHUTDOWN_DRAIN_TIMEOUT',
+    key: 'drainTimeout',
+    default: 30_000,
+    parse: durationMs,
+    description: 'Time in-flight requests get to finish after the grace period, in ms',
+  }),
+  field({
+    env: 'SHUTDOWN_FORCE_TIMEOUT',
+    key: 'forceTimeout',
+    default: 60_000,
+    parse: durationMs,
+    description: 'Force exit (code 1) this long after the signal, in ms; keep it >= grace + drain',
+  }),
+  field({
+    env: 'SHUTDOWN_HEALTH_GRACE_PERIOD',
+    key: 'healthGracePeriod',
+    default: 10_000,
+    parse: durationMs,
+    description: 'Readiness is 503 for this long before draining, so load balancers stop routing, in ms',
+  }),
+  field({
+    env: 'SHUTDOWN_TASK_TIMEOUT',
+    key: 'taskTimeout',
+    default: 5_000,
+    parse: durationMs,
+    description: 'Default time limit of each cleanup task, in ms',
+  }),
+  field({
+    env: 'SHUTDOWN_GRACE_ON_CLOSE',
+    key: 'graceOnClose',
+    default: false,
+    parse: bool,
+    description: 'Also wait the grace period on a programmatic app.close() (no signal)',
+  }),
+] as const;

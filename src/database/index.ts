@@ -1,0 +1,1 @@
+export type { DatabaseModuleOptions } from './database.options.js';

@@ -1,0 +1,31 @@
+import { CircuitOptions } from './circuit-breaker/circuit-breaker.options.js';
+import { CircuitBreakerDefaults } from './config/circuit-breaker.config.js';
+import { RetryDefaults } from './config/retry.config.js';
+import { ShutdownConfig } from './config/shutdown.config.js';
+import { DatabaseModuleOptions } from './database/database.options.js';
+import { HealthOptions } from './shutdown/health.options.js';
+
+/**
+ * Options of `ReliabilityModule.forRoot()`. Every value here wins over its environment variable,
+ * which wins over the documented default.
+ * @publicApi
+ */
+export interface ReliabilityModuleOptions {
+  /** Defaults of every circuit (`CIRCUIT_BREAKER_*`). */
+  circuitBreaker?: Partial<CircuitBreakerDefaults>;
+  /** Options of named circuits, applied when each is first used. */
+  circuits?: Record<string, CircuitOptions>;
+  /** Retry defaults (`RETRY_*`). */
+  retry?: Partial<RetryDefaults>;
+  /** Graceful shutdown timings (`SHUTDOWN_*`). */
+  shutdown?: Partial<ShutdownConfig>;
+  /** The app's Prisma client, wrapped by DatabaseService. */
+  database?: DatabaseModuleOptions<any>;
+  /** Opt-in `/health/live` and `/health/ready` endpoints. */
+  health?: HealthOptions;
+  /**
+   * Where variables are read from. By default `ConfigService` when the app imports `ConfigModule`,
+   * else `process.env`.
+   */
+  env?: Record<string, string | undefined>;
+}

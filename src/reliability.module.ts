@@ -1,0 +1,38 @@
+import { Global, Module } from '@nestjs/common';
+import {
+  CIRCUIT_BREAKER_EXPORTS,
+  CIRCUIT_BREAKER_PROVIDERS,
+} from './circuit-breaker/circuit-breaker.providers.js';
+import { reliabilityConfigProvider } from './config/config.provider.js';
+import { DATABASE_EXPORTS, DATABASE_PROVIDERS } from './database/database.providers.js';
+import { RELIABILITY_CONFIG } from './reliability.constants.js';
+import { ReliabilityConfigurableModule } from './reliability.module-definition.js';
+import { RESILIENCE_EXPORTS, RESILIENCE_PROVIDERS } from './resilience/resilience.providers.js';
+import { RETRY_EXPORTS, RETRY_PROVIDERS } from './retry/retry.providers.js';
+import { SHUTDOWN_EXPORTS, SHUTDOWN_PROVIDERS } from './shutdown/shutdown.providers.js';
+
+/**
+ * Import once in `AppModule`, with `forRoot()` or `forRootAsync()`; every service is then
+ * injectable anywhere in the app.
+ * @publicApi
+ */
+@Global()
+@Module({
+  providers: [
+    reliabilityConfigProvider,
+    ...CIRCUIT_BREAKER_PROVIDERS,
+    ...RETRY_PROVIDERS,
+    ...RESILIENCE_PROVIDERS,
+    ...SHUTDOWN_PROVIDERS,
+    ...DATABASE_PROVIDERS,
+  ],
+  exports: [
+    RELIABILITY_CONFIG,
+    ...CIRCUIT_BREAKER_EXPORTS,
+    ...RETRY_EXPORTS,
+    ...RESILIENCE_EXPORTS,
+    ...SHUTDOWN_EXPORTS,
+    ...DATABASE_EXPORTS,
+  ],
+})
+export class ReliabilityModule extends ReliabilityConfigurableModule {}

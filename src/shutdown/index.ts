@@ -1,0 +1,1 @@
+export type { HealthOptions } from './health.options.js';
