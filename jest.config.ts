@@ -2,7 +2,7 @@ import type { Config } from 'jest';
 
 // ts-jest only transpiles here: `npm run typecheck` does the type check once for the whole tree.
 const transform: Config['transform'] = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
 };
 const shared = {
   transform,

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import {
   CIRCUIT_BREAKER_EXPORTS,
   CIRCUIT_BREAKER_PROVIDERS,
@@ -6,7 +6,11 @@ import {
 import { reliabilityConfigProvider } from './config/config.provider.js';
 import { DATABASE_EXPORTS, DATABASE_PROVIDERS } from './database/database.providers.js';
 import { RELIABILITY_CONFIG } from './reliability.constants.js';
-import { ReliabilityConfigurableModule } from './reliability.module-definition.js';
+import {
+  RELIABILITY_ASYNC_OPTIONS_TYPE,
+  RELIABILITY_OPTIONS_TYPE,
+  ReliabilityConfigurableModule,
+} from './reliability.module-definition.js';
 import { RESILIENCE_EXPORTS, RESILIENCE_PROVIDERS } from './resilience/resilience.providers.js';
 import { RETRY_EXPORTS, RETRY_PROVIDERS } from './retry/retry.providers.js';
 import { SHUTDOWN_EXPORTS, SHUTDOWN_PROVIDERS } from './shutdown/shutdown.providers.js';
@@ -35,4 +39,14 @@ import { SHUTDOWN_EXPORTS, SHUTDOWN_PROVIDERS } from './shutdown/shutdown.provid
     ...DATABASE_EXPORTS,
   ],
 })
-export class ReliabilityModule extends ReliabilityConfigurableModule {}
+export class ReliabilityModule extends ReliabilityConfigurableModule {
+  /** Registers the module with explicit options; every option is optional. */
+  static override forRoot(options: typeof RELIABILITY_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /** Registers the module with options from a factory, e.g. one that injects `ConfigService`. */
+  static override forRootAsync(options: typeof RELIABILITY_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
+  }
+}

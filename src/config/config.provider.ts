@@ -16,12 +16,21 @@ async function configServiceSource(moduleRef: ModuleRef): Promise<EnvSource | un
   } catch {
     return undefined;
   }
+  let service: { get(key: string): unknown } | null;
   try {
-    const service = moduleRef.get(ConfigService, { strict: false }) as { get(key: string): unknown };
-    return (name) => service.get(name);
+    service = moduleRef.get(ConfigService, { strict: false });
   } catch {
-    return undefined;
+    return undefined; // the app did not register ConfigModule
   }
+  // Nest instantiates modules concurrently, so ConfigService may be registered but not built yet.
+  // It is a plain factory provider: a few turns of the event loop are enough.
+  for (let turn = 0; !service && turn < 100; turn++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    service = moduleRef.get(ConfigService, { strict: false });
+  }
+  if (!service) return undefined;
+  const ready = service;
+  return (name) => ready.get(name);
 }
 
 /** Picks the variable source: explicit `env` option, then `ConfigService`, then `process.env`. */

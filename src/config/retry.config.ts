@@ -8,8 +8,9 @@ import {
   positiveDurationMs,
 } from './config-fields.js';
 
-/** Jitter modes for backoff delays. @publicApi */
-export type JitterMode = 'full' | 'equal' | 'decorrelated' | 'none';
+import type { JitterMode } from '../core/backoff.js';
+
+export type { JitterMode };
 
 /** Module-wide retry defaults, after parsing. */
 export interface RetryDefaults {
