@@ -3,7 +3,7 @@
  */
 export * from './core/index.js';
 export * from './config/index.js';
-export { RELIABILITY_CONFIG } from './reliability.constants.js';
+export { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.constants.js';
 export type { ReliabilityModuleOptions } from './reliability-options.interface.js';
 export { RELIABILITY_MODULE_OPTIONS } from './reliability.module-definition.js';
 export type { ReliabilityModuleExtras } from './reliability.module-definition.js';

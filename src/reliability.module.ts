@@ -13,7 +13,7 @@ import {
 } from './reliability.module-definition.js';
 import { RESILIENCE_EXPORTS, RESILIENCE_PROVIDERS } from './resilience/resilience.providers.js';
 import { RETRY_EXPORTS, RETRY_PROVIDERS } from './retry/retry.providers.js';
-import { SHUTDOWN_EXPORTS, SHUTDOWN_PROVIDERS } from './shutdown/shutdown.providers.js';
+import { SHUTDOWN_EXPORTS, SHUTDOWN_IMPORTS, SHUTDOWN_PROVIDERS } from './shutdown/shutdown.providers.js';
 
 /**
  * Import once in `AppModule`, with `forRoot()` or `forRootAsync()`; every service is then
@@ -22,6 +22,7 @@ import { SHUTDOWN_EXPORTS, SHUTDOWN_PROVIDERS } from './shutdown/shutdown.provid
  */
 @Global()
 @Module({
+  imports: [...SHUTDOWN_IMPORTS],
   providers: [
     reliabilityConfigProvider,
     ...CIRCUIT_BREAKER_PROVIDERS,

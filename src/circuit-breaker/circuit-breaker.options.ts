@@ -1,27 +1,45 @@
 /**
- * Options of one named circuit. Unset fields take the module defaults
- * (`forRoot({ circuitBreaker })`, then `CIRCUIT_BREAKER_*`, then the documented defaults).
+ * Options of one named circuit, given to the `execute()` that creates it or in
+ * `forRoot({ circuits: { [name]: ... } })` (which wins, field by field). Unset fields take the
+ * module defaults (`forRoot({ circuitBreaker })`, then `CIRCUIT_BREAKER_*`, then the documented
+ * defaults). Every value is validated; a bad one is a `ReliabilityConfigError` naming the field
+ * and the value (at startup for `forRoot`).
  * @publicApi
  */
 export interface CircuitOptions {
-  /** Failure rate in (0, 1] that opens the circuit; reaching it exactly opens. @default 0.5 */
+  /**
+   * Failure rate in (0, 1] that opens the circuit. Reaching it exactly opens: at 0.5, 5 failures
+   * in 10 calls open the circuit.
+   * @default 0.5
+   */
   failureThreshold?: number;
-  /** Per-call timeout in ms; 0 turns it off. @default 60000 */
+  /** Per-call timeout in ms; the call's signal is aborted and it counts as a failure. 0 turns it off. @default 60000 */
   timeout?: number;
-  /** Time an open circuit rejects before a half-open probe, in ms. @default 30000 */
+  /** Time an open circuit rejects before it lets a probe through, in ms. @default 30000 */
   resetTimeout?: number;
-  /** Calls needed in the window before the failure rate counts. @default 10 */
+  /** Calls needed in the window before a rate can open the circuit. @default 10 */
   volumeThreshold?: number;
   /** Rolling window length in ms. @default 60000 */
   rollingWindow?: number;
-  /** Buckets in the rolling window. @default 10 */
+  /** Buckets in the rolling window (1 to 1000); the window moves one bucket at a time. @default 10 */
   rollingBuckets?: number;
-  /** Probes allowed at once while half-open. @default 1 */
+  /**
+   * Probes allowed at once while half-open, and successful probes needed to close; the other calls
+   * are rejected meanwhile. One failed probe re-opens the circuit.
+   * @default 1
+   */
   halfOpenMaxCalls?: number;
-  /** A call slower than this (ms) counts as slow. Off unless set. */
+  /** A call that takes at least this long (ms) is slow. Set together with `slowCallRate`. Off unless set. */
   slowCallThreshold?: number;
-  /** Share of slow calls in (0, 1] that opens the circuit. Off unless set with `slowCallThreshold`. */
+  /**
+   * Share of slow calls in (0, 1] that opens the circuit (with `volumeThreshold` calls in the
+   * window). A slow half-open probe re-opens it. Set together with `slowCallThreshold`. Off unless set.
+   */
   slowCallRate?: number;
-  /** Decides whether an error counts against the circuit. @default the library's classification */
+  /**
+   * Decides whether an error counts against the circuit. An error that does not count passes
+   * through unchanged and is not served a fallback.
+   * @default defaultIsFailure (timeouts, network errors and 5xx count; 4xx but 408/429, `retryable: false`, `isClientError` and aborts do not)
+   */
   isFailure?: (error: unknown) => boolean;
 }

@@ -1,4 +1,22 @@
-import { durationMs, field, intAtLeast, positiveDurationMs, ratio } from './config-fields.js';
+import {
+  durationMs,
+  field,
+  intAtLeast,
+  isInvalid,
+  Parser,
+  positiveDurationMs,
+  ratio,
+} from './config-fields.js';
+
+/** The most buckets a rolling window may have: memory per circuit is 20 bytes per bucket. */
+export const MAX_ROLLING_BUCKETS = 1_000;
+
+/** An integer from 1 to {@link MAX_ROLLING_BUCKETS}. */
+export const rollingBucketsParser: Parser<number> = (raw) => {
+  const n = intAtLeast(1)(raw);
+  if (isInvalid(n) || n <= MAX_ROLLING_BUCKETS) return n;
+  return { invalid: `must be an integer from 1 to ${MAX_ROLLING_BUCKETS}` };
+};
 
 /** Module-wide circuit breaker defaults, after parsing. Each circuit may override them. */
 export interface CircuitBreakerDefaults {
@@ -16,7 +34,7 @@ export interface CircuitBreakerDefaults {
   rollingBuckets: number;
   /** Probes allowed at once while half-open. @default 1 */
   halfOpenMaxCalls: number;
-  /** A circuit unused for this long is evicted from the registry (an open one is kept). @default 3600000 */
+  /** A circuit unused for this long is evicted (never an open, half-open or disabled one). @default 3600000 */
   idleEvictionMs: number;
 }
 
@@ -60,8 +78,8 @@ export const CIRCUIT_BREAKER_FIELDS = [
     env: 'CIRCUIT_BREAKER_ROLLING_BUCKETS',
     key: 'rollingBuckets',
     default: 10,
-    parse: intAtLeast(1),
-    description: 'Number of buckets in the rolling window (memory per circuit is O(buckets))',
+    parse: rollingBucketsParser,
+    description: 'Number of buckets in the rolling window, 1 to 1000 (memory per circuit is O(buckets))',
   }),
   field({
     env: 'CIRCUIT_BREAKER_HALF_OPEN_MAX_CALLS',
@@ -75,6 +93,6 @@ export const CIRCUIT_BREAKER_FIELDS = [
     key: 'idleEvictionMs',
     default: 3_600_000,
     parse: positiveDurationMs,
-    description: 'Evict circuits idle for this long, in ms (open circuits are kept)',
+    description: 'Drop circuits unused for this long, in ms (open, half-open and disabled ones are kept)',
   }),
 ] as const;

@@ -1,3 +1,4 @@
+import type { JitterMode } from '../core/backoff.js';
 import {
   bool,
   durationMs,
@@ -7,8 +8,6 @@ import {
   oneOf,
   positiveDurationMs,
 } from './config-fields.js';
-
-import type { JitterMode } from '../core/backoff.js';
 
 export type { JitterMode };
 
@@ -68,14 +67,14 @@ export const RETRY_FIELDS = [
     key: 'jitter',
     default: 'full' as JitterMode,
     parse: oneOf<JitterMode>('full', 'equal', 'decorrelated', 'none'),
-    description: 'Jitter mode: full, equal, decorrelated or none',
+    description: 'Jitter of backoff delays: full [0, d], equal [d/2, d], decorrelated (AWS) or none',
   }),
   field({
     env: 'RETRY_BUDGET_ENABLED',
     key: 'budgetEnabled',
     default: true,
     parse: bool,
-    description: 'Limit retries per operation name to a share of recent calls',
+    description: 'Limit the retries of each operation name to a share of its recent calls (retry budget)',
   }),
   field({
     env: 'RETRY_BUDGET_RATIO',

@@ -48,7 +48,10 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
   });
 }
 
-/** The real clock. Timers are `unref`'d so a pending backoff never holds the process open. */
+/**
+ * The real clock. `setTimer` timers are `unref`'d: deadlines and watchdogs never hold the process
+ * open. `sleep` timers are not (see below).
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
@@ -60,10 +63,15 @@ export const systemClock: Clock = {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
   sleep(ms, signal) {
-    return sleepWith(systemClock, ms, signal);
+    return sleepWith(refTimers, ms, signal);
   },
   random: () => Math.random(),
 };
+
+// A sleep is work that its caller awaits (a backoff, a connect retry): its timer keeps the process
+// alive, or a script or worker with nothing else pending would exit in the middle of a retry.
+// Callers that must not hold the process (shutdown) pass a signal that aborts the sleep.
+const refTimers: Clock = { ...systemClock, setTimer: (fn, ms) => setTimeout(fn, ms) };
 
 interface FakeTimer {
   id: number;

@@ -42,9 +42,10 @@ export class CircuitOpenError extends Error {
     Error.stackTraceLimit = 0;
     super(`Circuit "${circuit}" is ${state}; retry in ${Math.ceil(retryAfterMs)} ms`);
     Error.stackTraceLimit = limit;
-    mark(this, 'CircuitOpenError');
   }
 }
+// Marked once on the prototype, not per instance: rejections are the hot path of an open circuit.
+mark(CircuitOpenError.prototype, 'CircuitOpenError');
 
 /**
  * Thrown when a call takes longer than its timeout. The call's `AbortSignal` is aborted with it.

@@ -1,1 +1,23 @@
-export type { DatabaseModuleOptions } from './database.options.js';
+export { DatabaseService } from './database.service.js';
+export type { DatabaseHealth, DatabaseOperation } from './database.service.js';
+export type {
+  DatabaseCallContext,
+  DatabaseCallOptions,
+  DatabaseModuleOptions,
+  DatabaseTransactionOptions,
+} from './database.options.js';
+export type { DatabaseMetrics } from './database-metrics.js';
+export type {
+  DatabaseIsolationLevel,
+  PgPoolLike,
+  PrismaClientLike,
+  TransactionClientOf,
+} from './database.types.js';
+export {
+  classifyDatabaseError,
+  DatabaseConnectError,
+  isDatabaseConnectError,
+  isTransactionConflict,
+  isTransientDatabaseError,
+} from '../core/database-errors.js';
+export type { DatabaseErrorClass } from '../core/database-errors.js';

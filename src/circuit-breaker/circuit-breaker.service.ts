@@ -1,0 +1,208 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
+import type { CircuitBreaker, CircuitFallback, CircuitFn } from '../core/circuit-breaker.js';
+import type { CircuitCallOutcome, CircuitStateChange, Listener } from '../core/circuit-breaker-events.js';
+import type { CircuitMetrics } from '../core/circuit-breaker-metrics.js';
+import { CircuitBreakerRegistry } from '../core/circuit-breaker-registry.js';
+import type { CircuitBreakerSettings } from '../core/circuit-breaker-settings.js';
+import { Clock, systemClock } from '../core/clock.js';
+import { CircuitState, ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
+import { deadlineTimerFor } from '../core/timeout.js';
+import type { ReliabilityConfig } from '../config/reliability-config.js';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
+import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
+import type { CircuitOptions } from './circuit-breaker.options.js';
+import {
+  resolveCircuitOptions,
+  resolveConfiguredCircuits,
+  settingsFromDefaults,
+} from './circuit-options.resolver.js';
+
+/**
+ * Named circuit breakers. A circuit is created on first use, with (later wins) the module
+ * defaults (`CIRCUIT_BREAKER_*`), the options given to that first `execute()`, and
+ * `forRoot({ circuits: { [name]: ... } })`. Unused circuits are dropped after
+ * `CIRCUIT_BREAKER_IDLE_EVICTION` (never an open or disabled one). The service owns no interval.
+ * @publicApi
+ */
+@Injectable()
+export class CircuitBreakerService implements OnApplicationShutdown {
+  private readonly logger = new Logger('CircuitBreaker');
+  private readonly registry: CircuitBreakerRegistry;
+  private readonly defaults: CircuitBreakerSettings;
+  private readonly configured: Map<string, CircuitBreakerSettings>;
+  private readonly circuitsOption: Record<string, unknown> | undefined;
+  private readonly byOptions = new WeakMap<object, CircuitBreakerSettings>();
+  private readonly clock: Clock;
+
+  constructor(
+    @Inject(RELIABILITY_CONFIG) config: ReliabilityConfig,
+    @Optional() @Inject(RELIABILITY_MODULE_OPTIONS) options?: ReliabilityModuleOptions,
+    @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
+  ) {
+    this.clock = clock ?? systemClock;
+    this.defaults = settingsFromDefaults(config.circuitBreaker);
+    // forRoot circuits are checked now, so that a bad one stops boot.
+    this.configured = resolveConfiguredCircuits(options?.circuits, this.defaults);
+    this.circuitsOption = options?.circuits;
+    this.registry = new CircuitBreakerRegistry({
+      clock: this.clock,
+      idleEvictionMs: config.circuitBreaker.idleEvictionMs,
+      onListenerError: (error) =>
+        this.logger.error(`A circuit event listener threw: ${describe(error)}`, (error as Error)?.stack),
+    });
+    this.registry.events.onStateChange((change) => this.logTransition(change));
+  }
+
+  /**
+   * Runs `fn` through the circuit `name`. `fn` receives an `AbortSignal` that aborts when the call
+   * times out (pass it on: `(signal) => fetch(url, { signal })`); a function that takes no
+   * argument gets none and pays for none.
+   *
+   * Rejects at once with `CircuitOpenError` while the circuit is open, and with `TimeoutError`
+   * after `timeout`. `fallback(error)` serves in those two cases and when `fn` fails with a counted
+   * failure; if it throws, that error propagates. An error that does not count (a 404, the
+   * caller's abort...) passes through unchanged, without the fallback.
+   *
+   * `options` apply when this call creates the circuit; later calls' options are not read.
+   */
+  execute<T>(
+    name: string,
+    fn: CircuitFn<T>,
+    fallback?: CircuitFallback<T>,
+    options?: CircuitOptions,
+  ): Promise<T> {
+    let breaker = this.registry.get(name);
+    if (breaker === undefined) {
+      try {
+        breaker = this.create(name, options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return breaker.execute(fn, fallback);
+  }
+
+  /** A snapshot of one circuit, or `undefined` if it does not exist (yet, or any more). */
+  getCircuitMetrics(name: string): CircuitMetrics | undefined {
+    return this.registry.get(name)?.metrics();
+  }
+
+  /** Snapshots of every circuit, keyed by name. */
+  getAllCircuitMetrics(): Record<string, CircuitMetrics> {
+    const now = this.clock.now();
+    const all: Record<string, CircuitMetrics> = {};
+    for (const breaker of this.registry.all()) all[breaker.name] = breaker.metrics(now);
+    return all;
+  }
+
+  /** `CLOSED`, `OPEN` or `HALF_OPEN`; `undefined` for a circuit that does not exist. */
+  getState(name: string): CircuitState | undefined {
+    return this.registry.get(name)?.getState();
+  }
+
+  /** Holds the circuit open (creating it if needed) until `close()`, `reset()` or `disable()`. */
+  open(name: string): void {
+    this.control(name).open();
+  }
+
+  /** Closes the circuit with an empty window. */
+  close(name: string): void {
+    this.control(name).close();
+  }
+
+  /** Back to new: closed, enabled, counters and latency cleared. */
+  reset(name: string): void {
+    this.control(name).reset();
+  }
+
+  /** Lets every call through and never trips, until `enable()`. Timeouts and fallbacks still apply. */
+  disable(name: string): void {
+    this.control(name).disable();
+  }
+
+  /** Ends `disable()`. */
+  enable(name: string): void {
+    this.control(name).enable();
+  }
+
+  /** Calls `listener` on every state transition of any circuit. Returns its disposer. */
+  onStateChange(listener: Listener<CircuitStateChange>): () => void {
+    return this.registry.events.onStateChange(listener);
+  }
+
+  /**
+   * Calls `listener` after every call of any circuit. Returns its disposer. While one is
+   * registered, every call is timed (one more clock read per call).
+   */
+  onCallOutcome(listener: Listener<CircuitCallOutcome>): () => void {
+    return this.registry.events.onCallOutcome(listener);
+  }
+
+  /** Drops listeners and, if no call is in flight, the shared deadline timer. */
+  onApplicationShutdown(): void {
+    this.registry.clear();
+    deadlineTimerFor(this.clock, true).clearIfIdle();
+  }
+
+  /** The circuit for a manual command: made with its configured settings if it does not exist. */
+  private control(name: string): CircuitBreaker {
+    return this.registry.get(name) ?? this.create(name, undefined);
+  }
+
+  private create(name: string, options: CircuitOptions | undefined): CircuitBreaker {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new ReliabilityConfigError([
+        { field: 'circuit name', value: name, expected: 'must be a non-empty string' },
+      ]);
+    }
+    return this.registry.getOrCreate(name, () => this.settingsFor(name, options));
+  }
+
+  private settingsFor(name: string, options: CircuitOptions | undefined): CircuitBreakerSettings {
+    const configured = this.configured.get(name);
+    if (options === undefined) return configured ?? this.defaults;
+    const cached = configured === undefined ? this.byOptions.get(options) : undefined;
+    if (cached) return cached;
+    const issues: ConfigIssue[] = [];
+    const fromCall = resolveCircuitOptions(`execute("${name}") options`, options, this.defaults, issues);
+    if (fromCall === undefined) throw new ReliabilityConfigError(issues);
+    if (configured === undefined) {
+      // Circuits created with one shared options object share one settings object too.
+      this.byOptions.set(options, fromCall);
+      return fromCall;
+    }
+    // forRoot wins, field by field: the operator's configuration over the code's first-use options.
+    // (Already validated at startup, so this cannot fail.)
+    return (
+      resolveCircuitOptions(`circuits.${name}`, this.circuitsOption?.[name], fromCall, issues) ?? configured
+    );
+  }
+
+  private logTransition(change: CircuitStateChange): void {
+    const message = `Circuit "${change.name}" ${change.from} → ${change.to} (${change.reason ?? 'unknown'})`;
+    if (change.to !== 'OPEN') {
+      this.logger.log(message);
+      return;
+    }
+    const breaker = this.registry.get(change.name);
+    if (breaker === undefined) {
+      this.logger.warn(message);
+      return;
+    }
+    const w = breaker.peekWindow();
+    const tripped = change.reason === 'failure-rate' || change.reason === 'slow-call-rate';
+    const counts = tripped
+      ? `: ${w.failures} failed and ${w.slowCalls} slow of ${w.calls} calls in the window`
+      : '';
+    const until =
+      change.reason === 'manual-open'
+        ? '; held open until close()'
+        : `; probing again in ${breaker.settings.resetTimeout} ms`;
+    this.logger.warn(`${message}${counts}${until}`);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,116 @@
+import { CircuitBreakerSettings, DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker-settings.js';
+import { ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
+import type { CircuitBreakerDefaults } from '../config/circuit-breaker.config.js';
+import { rollingBucketsParser } from '../config/circuit-breaker.config.js';
+import {
+  durationMs,
+  intAtLeast,
+  isInvalid,
+  Parser,
+  positiveDurationMs,
+  ratio,
+} from '../config/config-fields.js';
+import type { CircuitOptions } from './circuit-breaker.options.js';
+
+type NumericKey = Exclude<keyof CircuitOptions, 'isFailure'>;
+
+// The same parsers as the CIRCUIT_BREAKER_* variables, so a value means the same in both places.
+const PARSERS: Record<NumericKey, Parser<number>> = {
+  failureThreshold: ratio,
+  timeout: durationMs,
+  resetTimeout: durationMs,
+  volumeThreshold: intAtLeast(1),
+  rollingWindow: positiveDurationMs,
+  rollingBuckets: rollingBucketsParser,
+  halfOpenMaxCalls: intAtLeast(1),
+  slowCallThreshold: positiveDurationMs,
+  slowCallRate: ratio,
+};
+const KNOWN = [...Object.keys(PARSERS), 'isFailure'];
+
+/** The module-wide defaults as complete circuit settings. */
+export function settingsFromDefaults(defaults: CircuitBreakerDefaults): CircuitBreakerSettings {
+  return Object.freeze({
+    ...DEFAULT_CIRCUIT_SETTINGS,
+    failureThreshold: defaults.failureThreshold,
+    timeout: defaults.timeout,
+    resetTimeout: defaults.resetTimeout,
+    volumeThreshold: defaults.volumeThreshold,
+    rollingWindow: defaults.rollingWindow,
+    rollingBuckets: defaults.rollingBuckets,
+    halfOpenMaxCalls: defaults.halfOpenMaxCalls,
+  });
+}
+
+/**
+ * Checks one circuit's options and lays them over `base`. Collects every problem into `issues`,
+ * each naming the field (`<where>.<key>`) and the value; returns `undefined` if there was any.
+ */
+export function resolveCircuitOptions(
+  where: string,
+  options: unknown,
+  base: CircuitBreakerSettings,
+  issues: ConfigIssue[],
+): CircuitBreakerSettings | undefined {
+  if (options === undefined || options === null) return base;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    issues.push({ field: where, value: options, expected: 'must be an object of circuit options' });
+    return undefined;
+  }
+  const before = issues.length;
+  const given = options as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, raw] of Object.entries(given)) {
+    if (raw === undefined) continue;
+    const field = `${where}.${key}`;
+    if (key === 'isFailure') {
+      if (typeof raw === 'function') out.isFailure = raw;
+      else issues.push({ field, value: raw, expected: 'must be a function (error) => boolean' });
+      continue;
+    }
+    const parse = PARSERS[key as NumericKey];
+    if (!parse) {
+      issues.push({ field, value: raw, expected: `is not a circuit option; known: ${KNOWN.join(', ')}` });
+      continue;
+    }
+    const value = parse(raw);
+    if (isInvalid(value)) issues.push({ field, value: raw, expected: value.invalid });
+    else out[key] = value;
+  }
+  const hasThreshold = given.slowCallThreshold !== undefined;
+  const hasRate = given.slowCallRate !== undefined;
+  if (hasThreshold !== hasRate) {
+    const [missing, present] = hasRate
+      ? (['slowCallThreshold', 'slowCallRate'] as const)
+      : (['slowCallRate', 'slowCallThreshold'] as const);
+    issues.push({
+      field: `${where}.${present}`,
+      value: given[present],
+      expected: `needs ${missing} too: slow-call tripping uses both`,
+    });
+  }
+  return issues.length > before ? undefined : Object.freeze(out as unknown as CircuitBreakerSettings);
+}
+
+/**
+ * Validates `forRoot({ circuits })` at startup: throws one {@link ReliabilityConfigError} naming
+ * every bad field of every circuit.
+ */
+export function resolveConfiguredCircuits(
+  circuits: unknown,
+  base: CircuitBreakerSettings,
+): Map<string, CircuitBreakerSettings> {
+  const resolved = new Map<string, CircuitBreakerSettings>();
+  if (circuits === undefined || circuits === null) return resolved;
+  const issues: ConfigIssue[] = [];
+  if (typeof circuits !== 'object' || Array.isArray(circuits)) {
+    issues.push({ field: 'circuits', value: circuits, expected: 'must be an object keyed by circuit name' });
+  } else {
+    for (const [name, options] of Object.entries(circuits)) {
+      const settings = resolveCircuitOptions(`circuits.${name}`, options, base, issues);
+      if (settings) resolved.set(name, settings);
+    }
+  }
+  if (issues.length > 0) throw new ReliabilityConfigError(issues);
+  return resolved;
+}

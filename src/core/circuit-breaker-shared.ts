@@ -1,0 +1,29 @@
+import { CircuitEvents } from './circuit-breaker-events.js';
+import { CounterSlab } from './circuit-breaker-slab.js';
+import { Clock, systemClock } from './clock.js';
+import { DeadlineTimer, deadlineTimerFor } from './timeout.js';
+
+/** Where a circuit gets its time and reports its events. */
+export interface CircuitBreakerContext {
+  /** @default systemClock */
+  clock?: Clock;
+  /** Shared by a registry's circuits; a standalone circuit gets its own. */
+  events?: CircuitEvents;
+  /** Where the circuit's counters live; shared by a registry's circuits. */
+  slab?: CounterSlab;
+}
+
+/** What every circuit of one registry shares: one object, so that each circuit holds one reference. */
+export class CircuitShared {
+  readonly clock: Clock;
+  readonly events: CircuitEvents;
+  readonly slab: CounterSlab;
+  readonly deadlines: DeadlineTimer;
+
+  constructor(context: CircuitBreakerContext = {}) {
+    this.clock = context.clock ?? systemClock;
+    this.events = context.events ?? new CircuitEvents();
+    this.slab = context.slab ?? new CounterSlab();
+    this.deadlines = deadlineTimerFor(this.clock, true);
+  }
+}

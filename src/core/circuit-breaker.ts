@@ -1,0 +1,626 @@
+import type { CircuitEvents, CircuitStateChange, CircuitTransitionReason } from './circuit-breaker-events.js';
+import { LATENCY_SLOTS, latencySummary, recordLatency } from './circuit-breaker-latency.js';
+import type { CircuitMetrics } from './circuit-breaker-metrics.js';
+import { CircuitBreakerSettings, DEFAULT_CIRCUIT_SETTINGS } from './circuit-breaker-settings.js';
+import { CircuitBreakerContext, CircuitShared } from './circuit-breaker-shared.js';
+import { canTransition } from './circuit-breaker-states.js';
+import { tripReason } from './circuit-breaker-strategy.js';
+import { TimedCall } from './circuit-breaker-timed-call.js';
+import { CircuitOpenError, CircuitState, TimeoutError } from './errors.js';
+import { RollingWindow } from './rolling-window.js';
+import type { Deadline } from './timeout.js';
+
+/** The function a circuit runs. It may ignore the signal; then it pays for no `AbortController`. */
+export type CircuitFn<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+/** Serves instead of the call when the circuit rejects, the call times out or fails with a counted failure. */
+export type CircuitFallback<T> = (error: unknown) => T | PromiseLike<T>;
+
+export { CircuitShared };
+export type { CircuitBreakerContext };
+
+// `Date.now()` costs about as much as the rest of the closed path, so a healthy circuit does not
+// read the clock on every success. A call is timed (clock read at start and end) while the circuit
+// is young (its first 256 calls), when it is a probe, when the window holds a failure, with
+// slow-call detection or an outcome listener, and otherwise one call in 32. The untimed successes
+// in between (at most 31) are counted at once, in the bucket of the next clock read: they may stay
+// in the window up to that much longer than they should, which can only delay a trip, never cause
+// one, and only while the window holds no failure at all.
+const YOUNG_CALLS = 256;
+const SAMPLE_MASK = 31;
+
+const SETTING_KEYS = Object.keys(DEFAULT_CIRCUIT_SETTINGS) as (keyof CircuitBreakerSettings)[];
+
+interface FastHandlers {
+  ok: (value: any) => any;
+  fail: (error: unknown) => any;
+}
+
+function blockSize(s: CircuitBreakerSettings): number {
+  return LATENCY_SLOTS + RollingWindow.slots(s.rollingBuckets);
+}
+
+function isComplete(settings: Partial<CircuitBreakerSettings>): settings is CircuitBreakerSettings {
+  return SETTING_KEYS.every((key) => settings[key] !== undefined);
+}
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * One circuit: a rolling window, the CLOSED / OPEN / HALF_OPEN state machine and the per-call
+ * timeout. Framework-free; the clock is injected. Time only moves on calls and reads: the circuit
+ * owns no timer (OPEN → HALF_OPEN is checked lazily) and timeouts share one deadline timer.
+ * @publicApi
+ */
+export class CircuitBreaker {
+  readonly settings: CircuitBreakerSettings;
+  private readonly shared: CircuitShared;
+  private readonly window: RollingWindow;
+  /** The counter block (latency histogram, then window) and where it starts. */
+  private counts: Uint32Array;
+  private base: number;
+
+  private state: CircuitState = 'CLOSED';
+  /** True when a call must pass admission (OPEN or HALF_OPEN, and not disabled). */
+  private gated = false;
+  private disabled = false;
+  private forced = false;
+  /** Bumped on every transition: a call that started in an older generation changes no state. */
+  private generation = 0;
+  private openUntil = 0;
+  private stateSince: number;
+  private lastChange: CircuitStateChange | undefined = undefined;
+  private probesInFlight = 0;
+  private probeSuccesses = 0;
+  /** Calls started (or admitted as probes): drives the young-circuit rule and the sampling. */
+  private tick = 0;
+  /** Untimed successes not yet in the window (see SAMPLE_MASK). */
+  private pendingSuccesses = 0;
+  /** Handlers shared by the untimed calls of one generation, made when the circuit gets busy. */
+  private fast: FastHandlers | undefined = undefined;
+
+  /** Calls running now. */
+  inFlight = 0;
+  /** Clock time of the last call's end (or rejection); idle eviction reads it. */
+  lastUsedAt: number;
+
+  private totalSuccesses = 0;
+  private totalFailures = 0;
+  private totalTimeouts = 0;
+  private totalIgnored = 0;
+  private totalRejections = 0;
+  private totalSlow = 0;
+  private totalFallbacks = 0;
+
+  constructor(
+    readonly name: string,
+    settings: Partial<CircuitBreakerSettings> = {},
+    context: CircuitBreakerContext | CircuitShared = {},
+  ) {
+    // A complete settings object is kept as it is, so that circuits with the same settings share it.
+    const s = isComplete(settings) ? settings : { ...DEFAULT_CIRCUIT_SETTINGS, ...settings };
+    this.settings = s;
+    this.shared = context instanceof CircuitShared ? context : new CircuitShared(context);
+    const now = this.shared.clock.now();
+    this.stateSince = now;
+    this.lastUsedAt = now;
+    const block = this.shared.slab.alloc(blockSize(s));
+    this.counts = block.array;
+    this.base = block.base;
+    this.window = new RollingWindow(
+      s.rollingWindow,
+      s.rollingBuckets,
+      now,
+      block.array,
+      block.base + LATENCY_SLOTS,
+    );
+  }
+
+  /** The listeners this circuit reports to (shared with its registry). */
+  get events(): CircuitEvents {
+    return this.shared.events;
+  }
+
+  /**
+   * Called when a registry drops the circuit: hands its counter block back for reuse, after moving
+   * the counters to a private block, so that a caller still holding this object cannot write into
+   * a block that another circuit now uses.
+   */
+  retire(): void {
+    const size = blockSize(this.settings);
+    const own = new Uint32Array(size);
+    const old = { array: this.counts, base: this.base };
+    own.set(this.counts.subarray(this.base, this.base + LATENCY_SLOTS));
+    this.window.moveTo(own, LATENCY_SLOTS);
+    this.counts = own;
+    this.base = 0;
+    this.shared.slab.free(size, old);
+  }
+
+  /**
+   * Runs `fn` through the circuit. Rejects at once with {@link CircuitOpenError} when open, with
+   * {@link TimeoutError} after `timeout`; `fallback` serves in those cases and on a counted
+   * failure. Errors that do not count pass through unchanged.
+   */
+  execute<T>(fn: CircuitFn<T>, fallback?: CircuitFallback<T>): Promise<T> {
+    // The hot path, kept small so that it optimises well: closed, no timeout, no fallback, and a
+    // call that is not timed. Everything else goes through `run()`.
+    const s = this.settings;
+    const n = ++this.tick;
+    if (
+      this.gated ||
+      fallback !== undefined ||
+      s.timeout > 0 ||
+      n <= YOUNG_CALLS ||
+      (n & SAMPLE_MASK) === 0 ||
+      this.window.failures > 0 ||
+      s.slowCallThreshold > 0 ||
+      this.shared.events.outcomeListeners.length > 0 ||
+      fn.length !== 0
+    ) {
+      return this.run(fn, fallback, n);
+    }
+    this.inFlight++;
+    let result: T | PromiseLike<T>;
+    try {
+      result = (fn as () => T | PromiseLike<T>)();
+    } catch (error) {
+      return this.failedSync(error, -1, this.generation, false, undefined);
+    }
+    if (result instanceof Promise) {
+      const fast = this.fast ?? this.makeFastHandlers();
+      return result.then(fast.ok, fast.fail);
+    }
+    return this.settleUntimed(result);
+  }
+
+  /** Every call but the hot path's: admission, timing, timeouts, fallbacks, signals. */
+  private run<T>(fn: CircuitFn<T>, fallback: CircuitFallback<T> | undefined, n: number): Promise<T> {
+    let t0 = -1;
+    let probe = false;
+    if (this.gated) {
+      t0 = this.shared.clock.now();
+      if (!this.admit(t0)) return this.rejectCall(t0, fallback);
+      probe = this.state === 'HALF_OPEN';
+    }
+    const s = this.settings;
+    const timed =
+      probe ||
+      n <= YOUNG_CALLS ||
+      (n & SAMPLE_MASK) === 0 ||
+      this.window.failures > 0 ||
+      s.slowCallThreshold > 0 ||
+      this.shared.events.outcomeListeners.length > 0;
+    if (t0 < 0 && (timed || s.timeout > 0)) t0 = this.shared.clock.now();
+    this.inFlight++;
+    const gen = this.generation;
+    if (s.timeout > 0) return this.runTimed(fn, fallback, t0, gen, probe, timed);
+
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn.length === 0 ? (fn as () => T | PromiseLike<T>)() : fn(new AbortController().signal);
+    } catch (error) {
+      return this.failedSync(error, timed ? t0 : -1, gen, probe, fallback);
+    }
+    if (result instanceof Promise || isThenable(result)) {
+      const promise = result instanceof Promise ? (result as Promise<T>) : Promise.resolve(result);
+      if (!timed && fallback === undefined) {
+        const fast = this.fast ?? this.makeFastHandlers();
+        return promise.then(fast.ok, fast.fail);
+      }
+      return promise.then(
+        (value) => (timed ? this.onSuccess(value, t0, gen, probe) : this.onUntimedSuccess(value, gen)),
+        (error: unknown) => this.onFailure(error, timed ? t0 : -1, gen, probe, fallback),
+      );
+    }
+    if (timed) this.onSuccess(result, t0, gen, probe);
+    else this.onUntimedSuccess(result, gen);
+    return Promise.resolve(result);
+  }
+
+  /** A plain value (or a non-native thenable) returned on the hot path. */
+  private settleUntimed<T>(result: T | PromiseLike<T>): Promise<T> {
+    const gen = this.generation;
+    if (isThenable<T>(result)) {
+      return Promise.resolve(result).then(
+        (value) => this.onUntimedSuccess(value, gen),
+        (error: unknown) => this.onFailure(error, -1, gen, false, undefined),
+      );
+    }
+    this.onUntimedSuccess(result, gen);
+    return Promise.resolve(result);
+  }
+
+  /** The state now (applies the lazy OPEN → HALF_OPEN check). */
+  getState(now = this.shared.clock.now()): CircuitState {
+    this.refresh(now);
+    return this.state;
+  }
+
+  /** Holds the circuit open, rejecting every call, until `close()`, `reset()` or `disable()`. */
+  open(): void {
+    const now = this.shared.clock.now();
+    this.disabled = false;
+    this.forced = true;
+    this.transition('OPEN', now, 'manual-open');
+    this.gated = true;
+  }
+
+  /** Closes the circuit with an empty window. */
+  close(): void {
+    const now = this.shared.clock.now();
+    this.forced = false;
+    if (this.state === 'CLOSED') this.window.clear(now);
+    else this.transition('CLOSED', now, 'manual-close');
+  }
+
+  /** Back to new: closed, enabled, window, totals and latency cleared. */
+  reset(): void {
+    const now = this.shared.clock.now();
+    this.forced = false;
+    this.disabled = false;
+    if (this.state !== 'CLOSED') this.transition('CLOSED', now, 'reset');
+    this.window.clear(now);
+    this.counts.fill(0, this.base, this.base + LATENCY_SLOTS);
+    this.tick = this.totalSuccesses = this.totalFailures = this.totalTimeouts = 0;
+    this.totalIgnored = this.totalRejections = this.totalSlow = this.totalFallbacks = 0;
+  }
+
+  /** Lets every call through and never trips (timeouts and fallbacks still apply), until `enable()`. */
+  disable(): void {
+    const now = this.shared.clock.now();
+    this.forced = false;
+    this.disabled = true;
+    this.transition('CLOSED', now, 'disabled');
+    this.gated = false;
+  }
+
+  /** Ends `disable()`, closed with an empty window. */
+  enable(): void {
+    if (!this.disabled) return;
+    this.disabled = false;
+    this.window.clear(this.shared.clock.now());
+  }
+
+  get isDisabled(): boolean {
+    return this.disabled;
+  }
+
+  /**
+   * True when the circuit may be dropped: closed, not manual, with nothing in flight and unused for
+   * `idleMs`. Untimed successes not yet counted mean it was used since its last clock read.
+   */
+  isEvictable(now: number, idleMs: number): boolean {
+    if (this.pendingSuccesses > 0) {
+      this.flush(now);
+      this.lastUsedAt = now;
+      return false;
+    }
+    return (
+      this.state === 'CLOSED' && !this.disabled && this.inFlight === 0 && now - this.lastUsedAt >= idleMs
+    );
+  }
+
+  /** The window's counts as they stand, without rolling it or changing anything (for log lines). */
+  peekWindow(): { calls: number; failures: number; slowCalls: number } {
+    const w = this.window;
+    return { calls: w.calls + this.pendingSuccesses, failures: w.failures, slowCalls: w.slowCalls };
+  }
+
+  metrics(now = this.shared.clock.now()): CircuitMetrics {
+    this.refresh(now);
+    this.flush(now);
+    const w = this.window;
+    w.roll(now);
+    return {
+      name: this.name,
+      state: this.state,
+      disabled: this.disabled,
+      forcedOpen: this.forced,
+      windowMs: this.settings.rollingWindow,
+      calls: w.calls,
+      failures: w.failures,
+      timeouts: w.timeouts,
+      rejections: w.rejections,
+      slowCalls: w.slowCalls,
+      failureRate: w.calls === 0 ? 0 : w.failures / w.calls,
+      slowCallRate: w.calls === 0 ? 0 : w.slowCalls / w.calls,
+      inFlight: this.inFlight,
+      totals: {
+        calls: this.totalSuccesses + this.totalFailures + this.totalIgnored,
+        successes: this.totalSuccesses,
+        failures: this.totalFailures,
+        timeouts: this.totalTimeouts,
+        ignored: this.totalIgnored,
+        rejections: this.totalRejections,
+        slowCalls: this.totalSlow,
+        fallbacks: this.totalFallbacks,
+      },
+      stateSince: this.stateSince,
+      lastStateChange: this.lastChange,
+      nextAttemptAt: this.state === 'OPEN' && !this.forced ? this.openUntil : undefined,
+      latency: latencySummary(this.counts, this.base),
+    };
+  }
+
+  // ---- admission -------------------------------------------------------------------------
+
+  private refresh(now: number): void {
+    if (this.state === 'OPEN' && !this.forced && now >= this.openUntil) {
+      this.transition('HALF_OPEN', now, 'reset-timeout');
+    }
+  }
+
+  /** OPEN or HALF_OPEN: may this call run (as a probe)? */
+  private admit(now: number): boolean {
+    this.refresh(now);
+    if (this.state !== 'HALF_OPEN') return false;
+    if (this.probesInFlight + this.probeSuccesses >= this.settings.halfOpenMaxCalls) return false;
+    this.probesInFlight++;
+    return true;
+  }
+
+  private rejectCall<T>(now: number, fallback: CircuitFallback<T> | undefined): Promise<T> {
+    const retryAfter =
+      this.state !== 'OPEN' ? 0 : this.forced ? this.settings.resetTimeout : this.openUntil - now;
+    const error = new CircuitOpenError(this.name, this.state, retryAfter);
+    this.totalRejections++;
+    this.lastUsedAt = now;
+    this.window.recordRejection(now);
+    if (this.shared.events.outcomeListeners.length > 0) {
+      this.shared.events.emitOutcome({ name: this.name, outcome: 'rejected', durationMs: 0, error });
+    }
+    if (fallback) return this.serveFallback(fallback, error);
+    // Rejected one microtask later, once the caller's `await` or `.catch` is attached: a promise
+    // born rejected goes through Node's unhandled-rejection bookkeeping, which costs more than
+    // the rest of this path.
+    return new Promise<T>((_, reject) => queueMicrotask(() => reject(error)));
+  }
+
+  private serveFallback<T>(fallback: CircuitFallback<T>, error: unknown): Promise<T> {
+    this.totalFallbacks++;
+    try {
+      return Promise.resolve(fallback(error));
+    } catch (fallbackError) {
+      return Promise.reject(fallbackError);
+    }
+  }
+
+  // ---- outcomes --------------------------------------------------------------------------
+
+  private makeFastHandlers(): FastHandlers {
+    const gen = this.generation;
+    this.fast = {
+      ok: (value) => this.onUntimedSuccess(value, gen),
+      fail: (error) => this.onFailure(error, -1, gen, false, undefined),
+    };
+    return this.fast;
+  }
+
+  /** Counts untimed successes into the window, in the bucket of `now`. */
+  private flush(now: number): void {
+    if (this.pendingSuccesses > 0) {
+      this.window.recordSuccesses(now, this.pendingSuccesses);
+      this.pendingSuccesses = 0;
+    }
+  }
+
+  /** @internal A success that was not timed: no clock read (see SAMPLE_MASK). */
+  onUntimedSuccess<T>(value: T, gen: number): T {
+    this.inFlight--;
+    this.totalSuccesses++;
+    if (gen === this.generation) this.pendingSuccesses++;
+    if (this.shared.events.outcomeListeners.length > 0) {
+      this.shared.events.emitOutcome({ name: this.name, outcome: 'success', durationMs: 0 });
+    }
+    return value;
+  }
+
+  /** @internal Records a success; returns `value`. */
+  onSuccess<T>(value: T, t0: number, gen: number, probe: boolean): T {
+    const now = this.shared.clock.now();
+    this.inFlight--;
+    this.lastUsedAt = now;
+    this.totalSuccesses++;
+    let duration = -1;
+    let slow = false;
+    if (t0 >= 0) {
+      duration = now - t0;
+      recordLatency(this.counts, this.base, duration);
+      const slowMs = this.settings.slowCallThreshold;
+      if (slowMs > 0 && duration >= slowMs) {
+        slow = true;
+        this.totalSlow++;
+      }
+    }
+    if (gen === this.generation) {
+      this.flush(now);
+      this.window.record(now, false, false, slow);
+      if (probe) this.probeEnded(!slow, now);
+      else if (this.window.failures > 0 || this.window.slowCalls > 0) this.evaluate(now);
+    }
+    if (this.shared.events.outcomeListeners.length > 0) {
+      this.shared.events.emitOutcome({
+        name: this.name,
+        outcome: 'success',
+        durationMs: duration < 0 ? 0 : duration,
+      });
+    }
+    return value;
+  }
+
+  /** @internal Classifies and records an error; returns the fallback's result or throws. */
+  onFailure<T>(
+    error: unknown,
+    t0: number,
+    gen: number,
+    probe: boolean,
+    fallback: CircuitFallback<T> | undefined,
+  ): T | PromiseLike<T> {
+    let counted: boolean;
+    try {
+      counted = this.settings.isFailure(error) !== false;
+    } catch {
+      counted = true; // a broken classifier must not hide an outage
+    }
+    const now = this.shared.clock.now();
+    this.inFlight--;
+    this.lastUsedAt = now;
+    const duration = t0 >= 0 ? now - t0 : -1;
+    if (duration >= 0) recordLatency(this.counts, this.base, duration);
+    if (!counted) {
+      this.totalIgnored++;
+      if (probe && gen === this.generation) this.probesInFlight--; // neither success nor failure
+      this.emitOutcome('ignored', duration, error);
+      throw error;
+    }
+    const slowMs = this.settings.slowCallThreshold;
+    const slow = slowMs > 0 && duration >= slowMs;
+    this.totalFailures++;
+    if (slow) this.totalSlow++;
+    if (gen === this.generation) {
+      this.flush(now);
+      this.window.record(now, true, false, slow);
+      if (probe) this.probeEnded(false, now);
+      else this.evaluate(now);
+    }
+    this.emitOutcome('failure', duration, error);
+    if (fallback) {
+      this.totalFallbacks++;
+      return fallback(error);
+    }
+    throw error;
+  }
+
+  /** @internal Records a timeout; returns the fallback's result or throws the TimeoutError. */
+  onTimeout<T>(
+    error: TimeoutError,
+    now: number,
+    t0: number,
+    gen: number,
+    probe: boolean,
+    fallback: CircuitFallback<T> | undefined,
+  ): T | PromiseLike<T> {
+    this.inFlight--;
+    this.lastUsedAt = now;
+    this.totalFailures++;
+    this.totalTimeouts++;
+    const duration = now - t0;
+    recordLatency(this.counts, this.base, duration);
+    const slowMs = this.settings.slowCallThreshold;
+    const slow = slowMs > 0 && duration >= slowMs;
+    if (slow) this.totalSlow++;
+    if (gen === this.generation) {
+      this.flush(now);
+      this.window.record(now, true, true, slow);
+      if (probe) this.probeEnded(false, now);
+      else this.evaluate(now);
+    }
+    this.emitOutcome('timeout', duration, error);
+    if (fallback) {
+      this.totalFallbacks++;
+      return fallback(error);
+    }
+    throw error;
+  }
+
+  private emitOutcome(outcome: 'failure' | 'timeout' | 'ignored', duration: number, error: unknown): void {
+    if (this.shared.events.outcomeListeners.length === 0) return;
+    this.shared.events.emitOutcome({
+      name: this.name,
+      outcome,
+      durationMs: duration < 0 ? 0 : duration,
+      error,
+    });
+  }
+
+  private failedSync<T>(
+    error: unknown,
+    t0: number,
+    gen: number,
+    probe: boolean,
+    fallback: CircuitFallback<T> | undefined,
+  ): Promise<T> {
+    try {
+      return Promise.resolve(this.onFailure(error, t0, gen, probe, fallback));
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+  }
+
+  private probeEnded(ok: boolean, now: number): void {
+    this.probesInFlight--;
+    if (!ok) {
+      this.transition('OPEN', now, 'probe-failed');
+      return;
+    }
+    if (++this.probeSuccesses >= this.settings.halfOpenMaxCalls) {
+      this.transition('CLOSED', now, 'probe-succeeded');
+    }
+  }
+
+  private evaluate(now: number): void {
+    if (this.state !== 'CLOSED' || this.disabled) return;
+    const reason = tripReason(this.settings, this.window);
+    if (reason) this.transition('OPEN', now, reason);
+  }
+
+  private transition(to: CircuitState, now: number, reason: CircuitTransitionReason): void {
+    const from = this.state;
+    if (from === to) return;
+    if (!canTransition(from, to)) throw new Error(`Circuit "${this.name}": no transition ${from} → ${to}`);
+    this.flush(now);
+    this.state = to;
+    this.generation++;
+    this.fast = undefined;
+    this.probesInFlight = 0;
+    this.probeSuccesses = 0;
+    this.stateSince = now;
+    this.gated = to !== 'CLOSED' && !this.disabled;
+    if (to === 'OPEN') this.openUntil = now + this.settings.resetTimeout;
+    if (to === 'CLOSED') this.window.clear(now);
+    const event: CircuitStateChange = { name: this.name, from, to, at: now, reason };
+    this.lastChange = event;
+    if (this.shared.events.stateListeners.length > 0) this.shared.events.emitState(event);
+  }
+
+  // ---- timeouts --------------------------------------------------------------------------
+
+  private runTimed<T>(
+    fn: CircuitFn<T>,
+    fallback: CircuitFallback<T> | undefined,
+    t0: number,
+    gen: number,
+    probe: boolean,
+    timed: boolean,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const controller = fn.length === 0 ? undefined : new AbortController();
+      const call = new TimedCall<T>(this, resolve, reject, fallback, t0, gen, probe, timed, controller);
+      this.shared.deadlines.add(call, this.settings.timeout, t0);
+      let result: T | PromiseLike<T>;
+      try {
+        result = controller ? fn(controller.signal) : (fn as () => T | PromiseLike<T>)();
+      } catch (error) {
+        call.fail(error);
+        return;
+      }
+      if (result instanceof Promise || isThenable(result)) {
+        Promise.resolve(result).then(
+          (value) => call.ok(value),
+          (error: unknown) => call.fail(error),
+        );
+      } else {
+        call.ok(result);
+      }
+    });
+  }
+
+  /** @internal */
+  cancelDeadline(call: Deadline): void {
+    this.shared.deadlines.cancel(call);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * How the database wrapper reads Prisma and `pg` errors, without importing either: which ones are
+ * transient (the same call may succeed later), which are permanent (it will fail the same way), and
+ * which are transaction conflicts (the whole transaction must run again).
+ */
+import { causeChain, codesOf } from './error-shapes.js';
+import { isCircuitOpenError, isTimeoutError, markErrorKind, hasErrorKind } from './errors.js';
+import { isRetryableDatabaseError } from './retry-classification.js';
+
+/** Transient: worth another attempt, counts against the circuit. Permanent: neither. @publicApi */
+export type DatabaseErrorClass = 'transient' | 'permanent';
+
+/**
+ * Errors of `pg` that carry no code, only a fixed message: the socket closed under a query (e.g. an
+ * immediate server shutdown), the pool's `connectionTimeoutMillis`, the client's `query_timeout`.
+ * The driver adapter passes them through as they are, so matching the message is the only way.
+ */
+const PG_CONNECTION_LOSS = [
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Query read timeout',
+  'Client has encountered a connection error and is not queryable',
+];
+
+/** SQLSTATEs of a server going away that the retry preset does not list: crash shutdown, and 57P01's cousins. */
+const SERVER_GONE_SQLSTATES = new Set(['57P02', '57P05']);
+
+/**
+ * Kinds of the driver adapter's errors that mean the connection, not the query, failed. A raw query
+ * (`$queryRaw`) reports them under the catch-all P2010, so the code alone does not tell.
+ */
+const TRANSIENT_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionWriteConflict',
+]);
+
+/** Prisma's code for a write conflict or a deadlock, and the SQLSTATEs behind it. */
+const CONFLICT_CODES = new Set(['P2034', '40001', '40P01']);
+
+function driverAdapterCauses(error: unknown): Array<Record<string, unknown>> {
+  const causes: Array<Record<string, unknown>> = [];
+  for (const link of causeChain(error)) {
+    const adapterError = (link as { meta?: { driverAdapterError?: unknown } } | null)?.meta
+      ?.driverAdapterError;
+    if (adapterError === undefined) continue;
+    for (const inner of causeChain(adapterError)) {
+      if (typeof inner === 'object' && inner !== null) causes.push(inner as Record<string, unknown>);
+    }
+  }
+  return causes;
+}
+
+function driverAdapterCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (const cause of driverAdapterCauses(error)) {
+    if (typeof cause.originalCode === 'string') codes.push(cause.originalCode);
+    if (typeof cause.code === 'string') codes.push(cause.code);
+  }
+  return codes;
+}
+
+function allCodes(error: unknown): string[] {
+  return [...codesOf(error), ...driverAdapterCodes(error)];
+}
+
+/** True for `pg`'s code-less connection errors (see {@link PG_CONNECTION_LOSS}), anywhere in the cause chain. */
+export function isPgConnectionLoss(error: unknown): boolean {
+  return causeChain(error).some((link) => {
+    const message = (link as { message?: unknown } | null)?.message;
+    return typeof message === 'string' && PG_CONNECTION_LOSS.some((text) => message === text);
+  });
+}
+
+/**
+ * True when the whole transaction should run again: Prisma's P2034, or SQLSTATE 40001
+ * (serialization failure) / 40P01 (deadlock), wherever Prisma or `pg` put them.
+ * @publicApi
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  return allCodes(error).some((code) => CONFLICT_CODES.has(code));
+}
+
+/**
+ * True for an error worth another attempt: the DATABASE retry preset's codes (connection lost or
+ * refused, server shutting down or starting, pool timeout, serialization failure, deadlock), plus
+ * SQLSTATE 57P02, the driver adapter's connection error kinds (which raw queries report under
+ * P2010), `pg`'s code-less connection errors and our own `TimeoutError`. Never a constraint,
+ * validation or not-found error (P2002, P2003, P2025...), nor a `CircuitOpenError`.
+ * @publicApi
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (isCircuitOpenError(error)) return false;
+  if (isRetryableDatabaseError(error)) return true;
+  if (isTimeoutError(error)) return true;
+  // Checked after the preset, which already said no to constraint errors that wrap a retryable code.
+  if (allCodes(error).some((code) => SERVER_GONE_SQLSTATES.has(code))) return !hasPermanentCode(error);
+  if (driverAdapterCauses(error).some((cause) => TRANSIENT_ADAPTER_KINDS.has(cause.kind as string))) {
+    return !hasPermanentCode(error);
+  }
+  return isPgConnectionLoss(error) && !hasPermanentCode(error);
+}
+
+/** A Prisma P2xxx code other than the conflict, pool and wrapper codes: the query itself is wrong. */
+function hasPermanentCode(error: unknown): boolean {
+  return codesOf(error).some(
+    (code) => /^P2\d{3}$/.test(code) && !['P2010', 'P2024', 'P2034', 'P2037', 'P2039'].includes(code),
+  );
+}
+
+/** Sorts an error into {@link DatabaseErrorClass}. @publicApi */
+export function classifyDatabaseError(error: unknown): DatabaseErrorClass {
+  return isTransientDatabaseError(error) ? 'transient' : 'permanent';
+}
+
+/**
+ * A short, one-line description for logs: the code(s) and the last line of the message (Prisma
+ * puts the call site first and the reason last).
+ */
+export function describeDatabaseError(error: unknown): string {
+  const kinds = driverAdapterCauses(error)
+    .map((cause) => cause.kind)
+    .filter((kind): kind is string => typeof kind === 'string' && kind !== 'postgres');
+  const codes = [...new Set([...allCodes(error), ...kinds])].slice(0, 3);
+  const message =
+    error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)
+      ? String((error as { message: unknown }).message)
+      : String(error);
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const reason = lines[lines.length - 1] ?? 'unknown error';
+  return codes.length > 0 ? `${codes.join('/')}: ${reason}` : reason;
+}
+
+/**
+ * Boot could not reach the database within `DATABASE_CONNECT_TIMEOUT`.
+ * @publicApi
+ */
+export class DatabaseConnectError extends Error {
+  override readonly name = 'DatabaseConnectError';
+
+  constructor(
+    /** Connection attempts made. */
+    readonly attempts: number,
+    /** How long boot tried, in ms. */
+    readonly elapsedMs: number,
+    /** The limit that was reached, in ms. */
+    readonly timeoutMs: number,
+    /** The last attempt's error. */
+    override readonly cause: unknown,
+  ) {
+    super(
+      `Could not connect to the database: ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'} in ` +
+        `${elapsedMs} ms (DATABASE_CONNECT_TIMEOUT=${timeoutMs}). Last error: ${describeDatabaseError(cause)}`,
+    );
+    markErrorKind(this, 'DatabaseConnectError');
+  }
+}
+
+/** True for a {@link DatabaseConnectError}, from any copy of the package. @publicApi */
+export function isDatabaseConnectError(error: unknown): error is DatabaseConnectError {
+  return hasErrorKind(error, 'DatabaseConnectError');
+}

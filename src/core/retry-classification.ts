@@ -1,0 +1,253 @@
+/**
+ * Which errors are worth retrying. Three classifiers, each reading the shapes real errors come in
+ * (provider SDKs, undici, Prisma, pg) through error-shapes.ts, so none of those packages is imported:
+ *
+ * - {@link isRetryableError}: the default. Retries anything but what cannot succeed on a retry.
+ * - {@link isRetryableHttpError}: the HTTP preset. Retries only known transient network and HTTP failures.
+ * - {@link isRetryableDatabaseError}: the DATABASE preset. Retries only known transient Prisma / PostgreSQL codes.
+ */
+import {
+  causeChain,
+  codesOf,
+  isAbortLike,
+  isMarkedNonRetryable,
+  statusOf,
+  headerOf,
+} from './error-shapes.js';
+import { hasErrorKind, isCircuitOpenError, isTimeoutError } from './errors.js';
+
+/** 4xx statuses that are worth retrying: request timeout, too early, too many requests. */
+const RETRYABLE_4XX = new Set([408, 425, 429]);
+
+/** Statuses the HTTP preset retries. 529 is Anthropic's "overloaded". */
+export const RETRYABLE_HTTP_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504, 529]);
+
+/** Network error codes the HTTP preset retries, wherever they sit in the cause chain. */
+export const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/** Class names of provider SDK connection errors (Anthropic, OpenAI): the request never got an answer. */
+const CONNECTION_ERROR_CLASSES = new Set(['APIConnectionError', 'APIConnectionTimeoutError']);
+
+const TIMEOUT_TEXT = /timed? ?out/i;
+
+/** The checks every classifier shares: what must never be retried, whatever the preset. */
+function neverRetried(error: unknown): boolean {
+  return (
+    isCircuitOpenError(error) ||
+    isAbortLike(error) ||
+    isMarkedNonRetryable(error) ||
+    hasErrorKind(error, 'ReliabilityConfigError')
+  );
+}
+
+/**
+ * The default `retryIf`: retries any error except a 4xx (an `HttpException`, or a `status` /
+ * `statusCode` below 500, other than 408, 425 and 429), an error marked `retryable: false`
+ * (or `isClientError: true`), a `CircuitOpenError`, an abort, and a configuration error.
+ * @publicApi
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (neverRetried(error)) return false;
+  const status = statusOf(error);
+  if (status !== undefined && status >= 400 && status < 500) return RETRYABLE_4XX.has(status);
+  if (status !== undefined && status >= 100 && status < 400) return false;
+  return true;
+}
+
+/**
+ * The HTTP preset's `retryIf`. Retries network failures (undici's `TypeError: fetch failed` and
+ * SDK connection errors, by the codes in the cause chain), timeouts, and the statuses 408, 425,
+ * 429, 500, 502, 503, 504 and 529. Never retries any other status, nor a 429 whose body or code
+ * says `insufficient_quota` (a billing problem: waiting does not help).
+ * @publicApi
+ */
+export function isRetryableHttpError(error: unknown): boolean {
+  if (neverRetried(error)) return false;
+  const status = statusOf(error);
+  if (status !== undefined) {
+    if (!RETRYABLE_HTTP_STATUSES.has(status)) return false;
+    return !(status === 429 && mentionsInsufficientQuota(error, 0));
+  }
+  for (const code of codesOf(error)) if (RETRYABLE_NETWORK_CODES.has(code)) return true;
+  return causeChain(error).some(isConnectionOrTimeout);
+}
+
+function isConnectionOrTimeout(link: unknown): boolean {
+  if (isTimeoutError(link)) return true;
+  if (typeof link !== 'object' || link === null) return false;
+  const e = link as { name?: unknown; message?: unknown; constructor?: { name?: unknown } };
+  const className = e.constructor?.name;
+  if (typeof className === 'string' && CONNECTION_ERROR_CLASSES.has(className)) return true;
+  if (typeof e.name === 'string' && TIMEOUT_TEXT.test(e.name)) return true;
+  return typeof e.message === 'string' && TIMEOUT_TEXT.test(e.message);
+}
+
+const QUOTA_KEYS = ['code', 'type', 'error', 'body', 'data', 'response'] as const;
+
+/** Looks for `insufficient_quota` in the code/type/body fields an SDK or HTTP client leaves on the error. */
+function mentionsInsufficientQuota(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return value.includes('insufficient_quota');
+  if (typeof value !== 'object' || value === null || depth > 3) return false;
+  const record = value as Record<string, unknown>;
+  return QUOTA_KEYS.some((key) => mentionsInsufficientQuota(record[key], depth + 1));
+}
+
+/** Prisma codes the DATABASE preset retries: unreachable, timeouts, closed connection, pool timeout, write conflict, too many connections. */
+export const RETRYABLE_PRISMA_CODES: ReadonlySet<string> = new Set([
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  'P2034',
+  'P2037',
+]);
+
+/** PostgreSQL SQLSTATEs the DATABASE preset retries (plus the whole 08 class, connection exceptions). */
+export const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set([
+  '40001',
+  '40P01',
+  '57P01',
+  '57P03',
+  '53300',
+]);
+
+/** Prisma codes that only wrap a driver error; the wrapped SQLSTATE decides. */
+const PRISMA_WRAPPER_CODES = new Set(['P2010', 'P2039']);
+
+/** Initialization failures that no retry can fix: bad credentials, no such database, access denied, bad schema. */
+const PERMANENT_INIT_CODES = new Set(['P1000', 'P1003', 'P1010', 'P1012']);
+
+/**
+ * The DATABASE preset's `retryIf`, by codes only (never by message text): Prisma P1001, P1002,
+ * P1008, P1017, P2024, P2034, P2037 and `PrismaClientInitializationError`; SQLSTATE 40001, 40P01,
+ * 57P01, 57P03, 53300 and 08xxx (also when Prisma's driver adapter wraps them in P2010 / P2039);
+ * ECONNREFUSED and ECONNRESET; our `TimeoutError`. Never a constraint or validation error
+ * (P2002, P2025, SQLSTATE classes 22 and 23...), even when a retryable code sits deeper in the chain.
+ * @publicApi
+ */
+export function isRetryableDatabaseError(error: unknown): boolean {
+  if (neverRetried(error)) return false;
+  const codes = databaseCodesOf(error);
+  let retryable = false;
+  for (const code of codes) {
+    if (isPermanentDatabaseCode(code)) return false;
+    if (isRetryableDatabaseCode(code)) retryable = true;
+  }
+  if (retryable) return true;
+  for (const link of causeChain(error)) {
+    if (isTimeoutError(link)) return true;
+    if (nameOf(link) === 'PrismaClientInitializationError') {
+      const initCode = (link as { errorCode?: unknown }).errorCode;
+      return !(typeof initCode === 'string' && PERMANENT_INIT_CODES.has(initCode));
+    }
+  }
+  return false;
+}
+
+function isRetryableDatabaseCode(code: string): boolean {
+  return (
+    RETRYABLE_PRISMA_CODES.has(code) ||
+    RETRYABLE_SQLSTATES.has(code) ||
+    /^08[0-9A-Z]{3}$/.test(code) ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET'
+  );
+}
+
+/** Constraint, validation and data errors: the same query fails the same way every time. */
+function isPermanentDatabaseCode(code: string): boolean {
+  if (/^P2\d{3}$/.test(code)) {
+    return !RETRYABLE_PRISMA_CODES.has(code) && !PRISMA_WRAPPER_CODES.has(code);
+  }
+  if (PERMANENT_INIT_CODES.has(code)) return true;
+  // SQLSTATE classes: 22 data exception, 23 integrity constraint, 42 syntax or access rule, 28 authorization.
+  return /^(22|23|42|28)[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * Codes along the cause chain, plus what Prisma keeps elsewhere: `errorCode` of an initialization
+ * error, and the driver adapter's SQLSTATE (`meta.driverAdapterError.cause.originalCode` / `code`).
+ */
+function databaseCodesOf(error: unknown): string[] {
+  const codes = codesOf(error);
+  for (const link of causeChain(error)) {
+    if (typeof link !== 'object' || link === null) continue;
+    const e = link as {
+      errorCode?: unknown;
+      originalCode?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
+    if (typeof e.errorCode === 'string') codes.push(e.errorCode);
+    if (typeof e.originalCode === 'string') codes.push(e.originalCode);
+    const adapterError = e.meta?.driverAdapterError;
+    if (adapterError !== undefined) {
+      codes.push(...codesOf(adapterError));
+      for (const inner of causeChain(adapterError)) {
+        const original = (inner as { originalCode?: unknown } | null)?.originalCode;
+        if (typeof original === 'string') codes.push(original);
+      }
+    }
+  }
+  return codes;
+}
+
+function nameOf(link: unknown): string | undefined {
+  if (typeof link !== 'object' || link === null) return undefined;
+  const name = (link as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * The delay a server asked for, in ms: `retry-after-ms` (milliseconds, as the OpenAI and Anthropic
+ * APIs send), else `Retry-After` in seconds or as an HTTP date. Read from `headers` or
+ * `response.headers`, plain object or fetch `Headers`. `undefined` when absent or unreadable.
+ * @publicApi
+ */
+export function retryAfterMsOf(error: unknown, now: number): number | undefined {
+  return parseRetryAfter(headerOf(error, 'retry-after-ms'), headerOf(error, 'retry-after'), now);
+}
+
+/**
+ * Parses `retry-after-ms` and `Retry-After` header values into a delay in ms (never negative);
+ * `retry-after-ms` wins when both are valid.
+ * @publicApi
+ */
+export function parseRetryAfter(
+  retryAfterMs: string | undefined,
+  retryAfter: string | undefined,
+  now: number,
+): number | undefined {
+  if (retryAfterMs !== undefined) {
+    const ms = parseNumber(retryAfterMs);
+    if (ms !== undefined) return ms;
+  }
+  if (retryAfter === undefined) return undefined;
+  const seconds = parseNumber(retryAfter);
+  if (seconds !== undefined) return seconds * 1000;
+  // An HTTP date always names its day and month; without this, Date.parse('-5') is the year -5.
+  if (!HTTP_DATE.test(retryAfter)) return undefined;
+  const at = Date.parse(retryAfter);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
+const HTTP_DATE = /[a-z]{3}/i;
+
+function parseNumber(value: string): number | undefined {
+  return DECIMAL.test(value) ? Number(value) : undefined;
+}

@@ -1,0 +1,263 @@
+import type { CallHandler, ExecutionContext } from '@nestjs/common';
+import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
+import type { Clock } from '../core/clock.js';
+import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
+import type { RetryConfig } from '../retry/retry.options.js';
+import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
+import { isClientError, markUnretryable } from './resilience-errors.js';
+import type { ResilienceRoute } from './resilience-route.js';
+import { AbortScope, isOwnTimeout, markOwnTimeout, runScoped } from './resilience-scope.js';
+import { bindAttemptScope } from './resilience-signal.decorator.js';
+
+/** The function run inside the circuit: without a parameter the circuit makes no AbortController. */
+export type CircuitAttempt = (() => Promise<unknown>) | ((signal: AbortSignal) => Promise<unknown>);
+
+/** What a call needs from the interceptor that starts it. */
+export interface RouteCallHost {
+  readonly clock: Clock;
+  /** The route's circuit: `CircuitBreakerService.execute`. */
+  executeInCircuit(route: ResilienceRoute, fn: CircuitAttempt): Promise<unknown>;
+  /** `RetryService.executeWithRetry`. */
+  executeWithRetry(fn: (attempt: number) => Promise<unknown>, config: RetryConfig): Promise<unknown>;
+  isHeadersSent(response: unknown): boolean;
+  setStatus(response: unknown, status: number): void;
+  /** Maps a failure nobody replaced to what the client gets (504, 503 + Retry-After, or the error). */
+  toHttpError(error: unknown, reason: ResilienceFailureReason, context: ExecutionContext): unknown;
+  /** Called when a failed attempt had already started its response (once per route). */
+  onStreamed(route: ResilienceRoute): void;
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+/**
+ * One request through one route's pipeline, outer to inner:
+ * fallback → total timeout → retry → circuit breaker → attempt timeout → handler.
+ * Every attempt subscribes to a fresh `next.handle()`, so the handler (and its pipes) run again.
+ *
+ * Written for the success path, which runs on every request: the call is itself the observer of
+ * the handler's Observable and the teardown Nest gets, so an attempt allocates no closures.
+ * Attempts run one after another, so one set of attempt fields is enough.
+ */
+export class RouteCall implements Observer<unknown>, Unsubscribable {
+  /** Handler calls so far. */
+  attempts = 0;
+  settled = false;
+  private total: AbortScope | undefined = undefined;
+  private current: AbortScope | undefined = undefined;
+  private inCircuit: CircuitAttempt | undefined = undefined;
+  private started = 0;
+  private abandoned: DOMException | undefined = undefined;
+  // The attempt in flight:
+  private last: unknown = undefined;
+  private resolveAttempt: ((value: unknown) => void) | undefined = undefined;
+  private rejectAttempt: ((error: unknown) => void) | undefined = undefined;
+
+  constructor(
+    private readonly host: RouteCallHost,
+    private readonly route: ResilienceRoute,
+    private readonly context: ExecutionContext,
+    private readonly handler: CallHandler,
+  ) {}
+
+  /** Runs the pipeline and reports to `subscriber` (Nest's): one value then complete, or an error. */
+  start(subscriber: Pick<Subscriber<unknown>, 'next' | 'error' | 'complete'>): void {
+    const { route, host } = this;
+    route.metrics.requests++;
+    this.started = host.clock.now();
+    let pipeline: Promise<unknown>;
+    if (route.totalTimeoutMs > 0) {
+      const total = (this.total = new AbortScope());
+      pipeline = runScoped(
+        () => this.retried(),
+        route.totalTimeoutMs,
+        host.clock,
+        total,
+        route.name,
+        route.metrics,
+      );
+    } else {
+      pipeline = this.retried();
+    }
+    pipeline.then(
+      (value) => {
+        this.settled = true;
+        const metrics = this.route.metrics;
+        metrics.successes++;
+        metrics.latency.record(this.host.clock.now() - this.started);
+        subscriber.next(value);
+        subscriber.complete();
+      },
+      (error: unknown) => {
+        this.settled = true;
+        this.route.metrics.latency.record(this.host.clock.now() - this.started);
+        let body: unknown;
+        try {
+          body = this.recover(error);
+        } catch (mapped) {
+          subscriber.error(mapped);
+          return;
+        }
+        if (!isThenable(body)) {
+          subscriber.next(body);
+          subscriber.complete();
+          return;
+        }
+        body.then(
+          (value) => {
+            subscriber.next(value);
+            subscriber.complete();
+          },
+          (fallbackError: unknown) => subscriber.error(fallbackError),
+        );
+      },
+    );
+  }
+
+  /** {@link RouteCall.start} as a promise (for tests and direct use). */
+  run(): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      this.start({ next: resolve, error: reject, complete: () => undefined }),
+    );
+  }
+
+  /** Nest unsubscribed: after the end (nothing to do), or because the client went away (stop the handler). */
+  unsubscribe(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const reason = (this.abandoned = new DOMException('The request was abandoned', 'AbortError'));
+    this.total?.abort(reason);
+    this.current?.abort(reason);
+  }
+
+  // ---- the handler's Observable -------------------------------------------------------
+
+  next(value: unknown): void {
+    this.last = value;
+  }
+
+  error(error: unknown): void {
+    if (this.host.isHeadersSent(this.context.getArgByIndex(1))) {
+      markUnretryable(error);
+      this.host.onStreamed(this.route);
+    }
+    this.rejectAttempt!(error);
+  }
+
+  complete(): void {
+    this.resolveAttempt!(this.last);
+  }
+
+  // ---- the layers ---------------------------------------------------------------------
+
+  private retried(): Promise<unknown> {
+    const retry = this.route.retry;
+    if (retry === undefined || !this.mayRetry()) return this.attempt(1);
+    // With a total timeout, its signal also wakes a pending backoff and ends the loop.
+    const config = this.total === undefined ? retry : { ...retry, signal: this.total.signal };
+    return this.host.executeWithRetry((attempt) => this.attempt(attempt), config);
+  }
+
+  private mayRetry(): boolean {
+    if (this.route.retryScope === 'always') return true;
+    const method = (this.context.getArgByIndex(0) as { method?: string } | undefined)?.method;
+    return method !== undefined && IDEMPOTENT_METHODS.has(method.toUpperCase());
+  }
+
+  private attempt(attempt: number): Promise<unknown> {
+    if (attempt > 1) this.route.metrics.retries++;
+    if (!this.route.breaker) return this.guarded(undefined);
+    // Only when the circuit times the call itself (a forRoot timeout) does the attempt take the
+    // circuit's signal: a function without parameters costs the circuit no AbortController.
+    this.inCircuit ??= this.route.circuitTimes
+      ? (signal: AbortSignal) => this.guarded(signal)
+      : () => this.guarded(undefined);
+    return this.host.executeInCircuit(this.route, this.inCircuit);
+  }
+
+  /** Inside the breaker: the attempt timeout around one handler call. */
+  private guarded(circuitSignal: AbortSignal | undefined): Promise<unknown> {
+    const total = this.total;
+    if (total !== undefined && total.aborted) return Promise.reject(total.reason);
+    // Abandoned: no further attempt (the retry loop may still be between two).
+    if (this.abandoned !== undefined) return Promise.reject(this.abandoned);
+    const scope = new AbortScope();
+    this.current = scope;
+    if (total !== undefined) total.child = scope;
+    if (circuitSignal !== undefined) linkCircuitSignal(circuitSignal, scope, this.route);
+    this.attempts++;
+    bindAttemptScope(this.context.getArgByIndex(0) as object, scope);
+    const { route, host } = this;
+    if (route.timeoutMs <= 0) return this.handle(scope);
+    return runScoped(() => this.handle(scope), route.timeoutMs, host.clock, scope, route.name, route.metrics);
+  }
+
+  private handle(scope: AbortScope): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.last = undefined;
+      this.resolveAttempt = resolve;
+      this.rejectAttempt = reject;
+      const subscription = this.handler.handle().subscribe(this);
+      // An abort (timeout, total timeout, client gone) unsubscribes an Observable handler, which
+      // stops its producer.
+      if (!subscription.closed) scope.onAbort = () => subscription.unsubscribe();
+    });
+  }
+
+  /** The fallback layer: client errors pass, the rest is replaced or mapped. */
+  private recover(error: unknown): unknown {
+    const { route, host, context } = this;
+    const metrics = route.metrics;
+    const ownTimeout = isOwnTimeout(error);
+    if (!ownTimeout && isClientError(error)) {
+      metrics.clientErrors++;
+      throw error;
+    }
+    metrics.failures++;
+    let reason: ResilienceFailureReason = 'error';
+    if (ownTimeout) reason = 'timeout';
+    else if (isCircuitOpenError(error) && error.circuit === route.name) {
+      reason = 'circuit-open';
+      metrics.circuitRejections++;
+    }
+    const response = context.getArgByIndex(1);
+    // Part of the response is on the wire: nothing can replace it.
+    if (host.isHeadersSent(response)) throw error;
+    if (route.fallback === undefined) throw host.toHttpError(error, reason, context);
+    const fallbackContext: ResilienceFallbackContext = {
+      name: route.name,
+      reason,
+      attempts: this.attempts,
+      executionContext: context,
+    };
+    const served = route.fallback(error, fallbackContext);
+    const serve = (body: unknown): unknown => {
+      metrics.fallbacks++;
+      host.setStatus(response, route.fallbackStatus);
+      return body;
+    };
+    return isThenable(served) ? Promise.resolve(served).then(serve) : serve(served);
+  }
+}
+
+/** The circuit's own timeout aborts the attempt too, and counts as the route's timeout. */
+function linkCircuitSignal(signal: AbortSignal, scope: AbortScope, route: ResilienceRoute): void {
+  signal.addEventListener(
+    'abort',
+    () => {
+      if (isTimeoutError(signal.reason)) {
+        markOwnTimeout(signal.reason);
+        route.metrics.timeouts++;
+      }
+      scope.abort(signal.reason);
+    },
+    { once: true },
+  );
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,69 @@
+import { LatencyHistogram, LatencySummary } from '../core/latency-histogram.js';
+
+/**
+ * Counters of one circuit name (by default one route), since the app started. Every request
+ * ends as exactly one of `successes`, `failures` or `clientErrors`.
+ * @publicApi
+ */
+export interface RouteResilienceMetrics {
+  /** The circuit / metrics name. */
+  name: string;
+  /** The routes (`Controller.method`) using this name. */
+  routes: string[];
+  /** Requests that went through the pipeline. */
+  requests: number;
+  /** Requests answered by the handler. */
+  successes: number;
+  /** Requests that failed: error, timeout or open circuit, whether or not a fallback was served. */
+  failures: number;
+  /** Requests whose handler threw a 4xx error, passed through unchanged. */
+  clientErrors: number;
+  /** Failures answered by the fallback. */
+  fallbacks: number;
+  /** Attempt timeouts (`timeoutMs`) and total timeouts (`totalTimeoutMs`) that fired. */
+  timeouts: number;
+  /** Handler calls beyond the first, over all requests. */
+  retries: number;
+  /** Requests rejected by the open (or saturated half-open) circuit. */
+  circuitRejections: number;
+  /** Latency of the whole request, retries included and the fallback excluded, in ms. */
+  latency: LatencySummary;
+}
+
+/** The mutable counters behind {@link RouteResilienceMetrics}: bounded memory whatever the traffic. */
+export class RouteMetricsRecord {
+  requests = 0;
+  successes = 0;
+  failures = 0;
+  clientErrors = 0;
+  fallbacks = 0;
+  timeouts = 0;
+  retries = 0;
+  circuitRejections = 0;
+  readonly latency = new LatencyHistogram();
+  readonly routes: string[] = [];
+
+  constructor(readonly name: string) {}
+
+  snapshot(): RouteResilienceMetrics {
+    return {
+      name: this.name,
+      routes: [...this.routes],
+      requests: this.requests,
+      successes: this.successes,
+      failures: this.failures,
+      clientErrors: this.clientErrors,
+      fallbacks: this.fallbacks,
+      timeouts: this.timeouts,
+      retries: this.retries,
+      circuitRejections: this.circuitRejections,
+      latency: this.latency.summary(),
+    };
+  }
+
+  reset(): void {
+    this.requests = this.successes = this.failures = this.clientErrors = 0;
+    this.fallbacks = this.timeouts = this.retries = this.circuitRejections = 0;
+    this.latency.reset();
+  }
+}

@@ -1,0 +1,20 @@
+import type { RetryPolicyOptions, RetryStats } from '../core/retry.js';
+
+/**
+ * Options of one `executeWithRetry` call: `maxAttempts`, `baseDelay`, `maxDelay`,
+ * `backoffMultiplier`, `jitter`, `retryIf`, `onRetry`, `signal`, `attemptTimeout`, `name`,
+ * `budget` and `retryAfterMs`. Missing fields come from the module's `RETRY_*` settings.
+ * Spread a preset to start from it: `{ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' }`.
+ * @publicApi
+ */
+export type RetryConfig = RetryPolicyOptions;
+
+/**
+ * Counters of one operation name, since the app started (or since the name was last evicted:
+ * at most {@link RETRY_METRICS_CAPACITY} names are kept).
+ * @publicApi
+ */
+export type RetryMetrics = Readonly<RetryStats>;
+
+/** How many operation names keep metrics and a budget; the least recently used beyond that are dropped. */
+export const RETRY_METRICS_CAPACITY = 1000;

@@ -1,0 +1,192 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { Clock, systemClock } from '../core/clock.js';
+import { runWithTimeout } from '../core/timeout.js';
+import { ReliabilityConfig } from '../config/reliability-config.js';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
+import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import { ReliabilityModuleOptions } from '../reliability-options.interface.js';
+import { ResolvedHealthOptions } from './health.options.js';
+import { HEALTH_OPTIONS } from './health.tokens.js';
+import { ShutdownService } from './shutdown.service.js';
+
+/** The result of one check. @publicApi */
+export interface HealthCheckDetail {
+  status: 'up' | 'down';
+  [detail: string]: unknown;
+}
+
+/** The body of `/health/live` and `/health/ready`. @publicApi */
+export interface HealthReport {
+  status: 'ok' | 'error';
+  checks: Record<string, HealthCheckDetail>;
+}
+
+/** Liveness and readiness, with the detail of each check. @publicApi */
+export interface HealthSnapshot {
+  live: boolean;
+  ready: boolean;
+  liveness: HealthReport;
+  readiness: HealthReport;
+}
+
+/** What the health checks need of CircuitBreakerService. */
+interface CircuitStateReader {
+  getState(name: string): 'CLOSED' | 'OPEN' | 'HALF_OPEN' | undefined;
+}
+
+/** What the health checks need of DatabaseService. */
+interface DatabaseHealthCheck {
+  healthCheck(): Promise<{ ok: boolean; latencyMs: number; error?: string }>;
+}
+
+function report(checks: Record<string, HealthCheckDetail>): HealthReport {
+  const ok = Object.values(checks).every((c) => c.status === 'up');
+  return { status: ok ? 'ok' : 'error', checks };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Liveness and readiness of the app, as served by the health endpoints and the terminus
+ * indicators. Readiness is down during shutdown, while a critical circuit is open, or when the
+ * database check fails.
+ * @publicApi
+ */
+@Injectable()
+export class ReliabilityHealthService {
+  private readonly clock: Clock;
+  private circuitLookup: Promise<CircuitStateReader | undefined> | undefined;
+  private databaseLookup: Promise<DatabaseHealthCheck | undefined> | undefined;
+
+  constructor(
+    private readonly shutdown: ShutdownService,
+    private readonly moduleRef: ModuleRef,
+    @Inject(RELIABILITY_CONFIG) private readonly config: ReliabilityConfig,
+    @Optional() @Inject(HEALTH_OPTIONS) private readonly options?: ResolvedHealthOptions | null,
+    @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
+  ) {
+    this.clock = clock ?? systemClock;
+  }
+
+  /** Up while the process is not stuck, including during a normal shutdown. */
+  liveness(): HealthReport {
+    const live = this.shutdown.isLive();
+    return report({
+      process: {
+        status: live ? 'up' : 'down',
+        phase: this.shutdown.getPhase(),
+        uptimeS: Math.round(process.uptime()),
+      },
+    });
+  }
+
+  /**
+   * Down from the first moment of the shutdown; also while a critical circuit is open
+   * (`health.criticalCircuits`) or the database check fails (`health.database`).
+   */
+  async readiness(): Promise<HealthReport> {
+    const checks: Record<string, HealthCheckDetail> = { shutdown: this.shutdownCheck() };
+    Object.assign(checks, await this.circuitChecks(this.options?.criticalCircuits ?? []));
+    if (this.databaseEnabled()) checks.database = await this.databaseCheck();
+    return report(checks);
+  }
+
+  /** Both reports at once. */
+  async getHealth(): Promise<HealthSnapshot> {
+    const liveness = this.liveness();
+    const readiness = await this.readiness();
+    return { live: liveness.status === 'ok', ready: readiness.status === 'ok', liveness, readiness };
+  }
+
+  /** `up` while running, `down` from the signal (or `app.close()`) on. */
+  shutdownCheck(): HealthCheckDetail {
+    return { status: this.shutdown.isReady() ? 'up' : 'down', phase: this.shutdown.getPhase() };
+  }
+
+  /** One check per circuit, keyed `circuit:<name>`: `down` while it is open. */
+  async circuitChecks(names: readonly string[]): Promise<Record<string, HealthCheckDetail>> {
+    const checks: Record<string, HealthCheckDetail> = {};
+    if (names.length === 0) return checks;
+    const reader = await this.circuitReader();
+    for (const name of names) {
+      if (!reader) {
+        checks[`circuit:${name}`] = { status: 'down', error: 'CircuitBreakerService is not available' };
+        continue;
+      }
+      // A circuit that was never used has no state yet: it is closed.
+      const state = reader.getState(name) ?? 'CLOSED';
+      checks[`circuit:${name}`] = { status: state === 'OPEN' ? 'down' : 'up', state };
+    }
+    return checks;
+  }
+
+  /** The database `SELECT 1`, bounded by DATABASE_HEALTH_TIMEOUT. Not run during shutdown. */
+  async databaseCheck(): Promise<HealthCheckDetail> {
+    if (this.shutdown.isShuttingDown()) return { status: 'down', error: 'not checked: shutting down' };
+    const database = await this.databaseService();
+    if (!database) return { status: 'down', error: 'DatabaseService is not available' };
+    const started = this.clock.now();
+    try {
+      const timeout = this.config.database.healthTimeout;
+      const result = await runWithTimeout(
+        () => database.healthCheck(),
+        timeout,
+        this.clock,
+        'database health check',
+      );
+      return {
+        status: result.ok ? 'up' : 'down',
+        latencyMs: result.latencyMs,
+        ...(result.error !== undefined ? { error: result.error } : {}),
+      };
+    } catch (error) {
+      return { status: 'down', latencyMs: this.clock.now() - started, error: messageOf(error) };
+    }
+  }
+
+  private databaseEnabled(): boolean {
+    return this.options?.database ?? this.moduleOptions()?.database !== undefined;
+  }
+
+  /**
+   * Read at call time, not injected: the module definition imports the health parts, so a
+   * decorator naming its token here would run before the token exists.
+   */
+  private moduleOptions(): ReliabilityModuleOptions | undefined {
+    try {
+      return this.moduleRef.get<ReliabilityModuleOptions>(RELIABILITY_MODULE_OPTIONS, { strict: false });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private circuitReader(): Promise<CircuitStateReader | undefined> {
+    this.circuitLookup ??= this.lookup<CircuitStateReader>('CircuitBreakerService');
+    return this.circuitLookup;
+  }
+
+  private databaseService(): Promise<DatabaseHealthCheck | undefined> {
+    this.databaseLookup ??= this.lookup<DatabaseHealthCheck>('DatabaseService');
+    return this.databaseLookup;
+  }
+
+  /**
+   * The app's instance of a provider of another area, or `undefined` when it is not registered.
+   * Imported lazily: those files import the module definition, which imports this file's
+   * controller, so a static import would be a cycle evaluated before their decorators' tokens exist.
+   */
+  protected async lookup<T>(provider: 'CircuitBreakerService' | 'DatabaseService'): Promise<T | undefined> {
+    try {
+      const token =
+        provider === 'CircuitBreakerService'
+          ? (await import('../circuit-breaker/circuit-breaker.service.js')).CircuitBreakerService
+          : (await import('../database/database.service.js')).DatabaseService;
+      return this.moduleRef.get<unknown, T>(token, { strict: false });
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { createDatabaseApp, DatabaseApp } from '../support/database-app';
+import { createTestDatabase, TestDatabase } from '../support/postgres-databases';
+
+/** Resolves once `parties` callers have arrived; later arrivals pass straight through. */
+function barrier(parties: number): () => Promise<void> {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return () => {
+    if (++arrived >= parties) open();
+    return opened;
+  };
+}
+
+// Test 4: two serializable transactions read the same row, then both write it. PostgreSQL lets
+// one commit and fails the other with 40001 (Prisma: P2034); transaction() runs the loser again.
+describe('DatabaseService.transaction() on a real PostgreSQL', () => {
+  let database: TestDatabase;
+  let app: DatabaseApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('tx');
+    app = await createDatabaseApp(database.url, {
+      reliability: { database: { retry: { maxAttempts: 4, baseDelay: 20, maxDelay: 100, budget: false } } },
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it('re-runs a whole serializable transaction after a conflict; statements inside are never retried alone', async () => {
+    const { db } = app;
+    const task = await db.executeWithReliability((p) =>
+      p.task.create({ data: { description: 'contended' } }),
+    );
+    const bothHaveRead = barrier(2);
+    const attemptsSeen: number[] = [];
+    let statementCalls = 0;
+
+    const increment = () =>
+      db.transaction(
+        async (tx, { attempt }) => {
+          attemptsSeen.push(attempt);
+          const row = await tx.task.findUniqueOrThrow({ where: { id: task.id } });
+          await bothHaveRead();
+          // Through executeWithReliability on purpose: inside a transaction it must run once.
+          return db.executeWithReliability(() => {
+            statementCalls++;
+            return tx.task.update({ where: { id: task.id }, data: { attempts: row.attempts + 1 } });
+          });
+        },
+        { isolationLevel: 'Serializable' },
+      );
+
+    const results = await Promise.all([increment(), increment()]);
+
+    const final = await db.getPrismaClient().task.findUniqueOrThrow({ where: { id: task.id } });
+    expect(final.attempts).toBe(2); // both increments applied: no lost update
+    expect(results.map((r) => r.attempts).sort()).toEqual([1, 2]);
+    expect(attemptsSeen.sort()).toEqual([1, 1, 2]); // exactly one re-run, of the whole transaction
+    expect(statementCalls).toBe(attemptsSeen.length); // one statement call per transaction attempt
+    const metrics = db.getDatabaseMetrics();
+    expect(metrics.transactions).toEqual({ started: 2, committed: 2, retried: 1, conflicts: 1 });
+    expect(metrics.retries).toBe(1);
+    expect(metrics.failures).toEqual({ transient: 0, permanent: 0, rejected: 0 });
+  });
+
+  it('does not re-run a transaction that fails with a permanent error', async () => {
+    let runs = 0;
+    await app.db.getPrismaClient().user.create({ data: { email: 'one@example.com' } });
+    await expect(
+      app.db.transaction(async (tx) => {
+        runs++;
+        await tx.task.create({ data: { description: 'rolled back' } });
+        return tx.user.create({ data: { email: 'one@example.com' } });
+      }),
+    ).rejects.toMatchObject({ code: 'P2002' });
+    expect(runs).toBe(1);
+    // Rolled back as a whole.
+    expect(await app.db.getPrismaClient().task.count({ where: { description: 'rolled back' } })).toBe(0);
+  });
+
+  it('refuses a nested transaction() with a clear error', async () => {
+    await expect(app.db.transaction(() => app.db.transaction(async () => 1))).rejects.toThrow(
+      /cannot be nested/,
+    );
+  });
+});

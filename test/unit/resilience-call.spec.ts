@@ -1,0 +1,275 @@
+/**
+ * The route pipeline on a fake clock, without an HTTP server: the real retry service and the
+ * real core circuit breaker, a fake execution context, and a `next` whose every subscription
+ * calls the handler again (as Nest's does).
+ */
+import { GatewayTimeoutException, ServiceUnavailableException } from '@nestjs/common';
+import { defer, from } from 'rxjs';
+import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker-registry';
+import { FakeClock } from '../../src/core/clock';
+import { isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
+import { RetryService } from '../../src/retry/retry.service';
+import { RouteCall, RouteCallHost } from '../../src/resilience/resilience-call';
+import {
+  gatewayTimeout,
+  retryAfterSeconds,
+  serviceUnavailable,
+} from '../../src/resilience/resilience-errors';
+import { RouteMetricsRecord } from '../../src/resilience/resilience-metrics';
+import type { ResilienceRoute } from '../../src/resilience/resilience-route';
+import { resilienceSignalOf } from '../../src/resilience/resilience-signal.decorator';
+import { isRetryableError } from '../../src/core/retry-classification';
+import { isUnretryable } from '../../src/resilience/resilience-errors';
+
+interface FakeResponse {
+  headersSent: boolean;
+  statusCode: number;
+  headers: Record<string, string>;
+}
+
+function setup(overrides: Partial<ResilienceRoute> = {}, method = 'GET') {
+  const clock = new FakeClock();
+  const circuits = new CircuitBreakerRegistry({ clock });
+  const retries = new RetryService(undefined, clock);
+  const req: Record<string | symbol, unknown> = { method };
+  const res: FakeResponse = { headersSent: false, statusCode: 200, headers: {} };
+  const context = {
+    switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }),
+    getArgByIndex: (i: number) => [req, res][i],
+    getHandler: () => setup,
+    getClass: () => Object,
+  } as any;
+  const route: ResilienceRoute = {
+    id: 'Test.route',
+    name: 'test',
+    breaker: true,
+    circuitOptions: { timeout: 0 },
+    circuitTimes: false,
+    retry: undefined,
+    retryScope: 'always',
+    timeoutMs: 0,
+    totalTimeoutMs: 0,
+    fallback: undefined,
+    fallbackStatus: 200,
+    metrics: new RouteMetricsRecord('test'),
+    streamWarned: false,
+    ...overrides,
+  };
+  const streamed = jest.fn();
+  const host: RouteCallHost = {
+    clock,
+    executeInCircuit: (r, fn) =>
+      circuits
+        .getOrCreate(r.name, () => ({
+          volumeThreshold: 2,
+          resetTimeout: 5_000,
+          ...r.circuitOptions,
+          timeout: 0,
+        }))
+        .execute(fn as () => Promise<unknown>),
+    executeWithRetry: (fn, config) => retries.executeWithRetry(fn, config),
+    isHeadersSent: (response) => (response as FakeResponse).headersSent,
+    setStatus: (response, status) => {
+      (response as FakeResponse).statusCode = status;
+    },
+    toHttpError: (error, reason) => {
+      if (reason === 'timeout') return gatewayTimeout(error);
+      if (reason === 'circuit-open' && isCircuitOpenError(error)) {
+        res.headers['Retry-After'] = String(retryAfterSeconds(error));
+        return serviceUnavailable(error);
+      }
+      return error;
+    },
+    onStreamed: streamed,
+  };
+  let handler: (signal: AbortSignal) => unknown = () => 'ok';
+  const handle = jest.fn(() =>
+    defer(() => from(Promise.resolve().then(() => handler(resilienceSignalOf(req))))),
+  );
+  const call = () => new RouteCall(host, route, context, { handle }).run();
+  return {
+    clock,
+    circuits,
+    route,
+    res,
+    req,
+    handle,
+    streamed,
+    call,
+    setHandler: (fn: (signal: AbortSignal) => unknown) => (handler = fn),
+  };
+}
+
+const RETRY = {
+  maxAttempts: 3,
+  baseDelay: 10,
+  maxDelay: 10,
+  jitter: 'none' as const,
+  budget: false as const,
+};
+const never = () => new Promise<never>(() => undefined);
+
+describe('RouteCall', () => {
+  it('passes a success through and counts it', async () => {
+    const t = setup();
+    await expect(t.call()).resolves.toBe('ok');
+    expect(t.route.metrics.snapshot()).toMatchObject({ requests: 1, successes: 1, failures: 0 });
+    expect(t.handle).toHaveBeenCalledTimes(1);
+  });
+
+  it('retries through the breaker, each attempt a fresh next.handle()', async () => {
+    const t = setup({ retry: { ...RETRY, name: 'test' }, circuitOptions: { volumeThreshold: 100 } });
+    let n = 0;
+    t.setHandler(() => {
+      if (++n < 3) throw new Error('transient');
+      return 'third time';
+    });
+    const outcome = t.call();
+    await t.clock.advance(20);
+    await expect(outcome).resolves.toBe('third time');
+    expect(t.handle).toHaveBeenCalledTimes(3);
+    expect(t.route.metrics.retries).toBe(2);
+    // Retry sits outside the breaker: the circuit saw every attempt.
+    expect(t.circuits.get('test')!.metrics().totals).toMatchObject({ calls: 3, failures: 2, successes: 1 });
+  });
+
+  it('counts an attempt timeout as a circuit failure, aborts the signal, and answers 504', async () => {
+    const t = setup({ timeoutMs: 100 });
+    let signal: AbortSignal | undefined;
+    t.setHandler((s) => {
+      signal = s;
+      return never();
+    });
+    const outcome = t.call().catch((e: unknown) => e);
+    await t.clock.advance(100);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(GatewayTimeoutException);
+    expect(isTimeoutError((error as GatewayTimeoutException).cause)).toBe(true);
+    expect(signal?.aborted).toBe(true);
+    expect(t.circuits.get('test')!.metrics().totals.failures).toBe(1);
+    expect(t.route.metrics.snapshot()).toMatchObject({ failures: 1, timeouts: 1 });
+  });
+
+  it('gives each attempt its own signal: a retried attempt starts unaborted', async () => {
+    const t = setup({ timeoutMs: 50, retry: { ...RETRY, name: 'test' } });
+    const signals: AbortSignal[] = [];
+    t.setHandler((s) => {
+      signals.push(s);
+      return signals.length === 1 ? never() : 'second';
+    });
+    const outcome = t.call();
+    await t.clock.advance(60);
+    await expect(outcome).resolves.toBe('second');
+    expect(signals.map((s) => s.aborted)).toEqual([true, false]);
+  });
+
+  it('stops at the total timeout, however many retries are left (total timeout is outside retry)', async () => {
+    const t = setup({
+      totalTimeoutMs: 35,
+      retry: { ...RETRY, maxAttempts: 100, name: 'test' },
+      breaker: false,
+    });
+    t.setHandler(() => {
+      throw new Error('down');
+    });
+    const outcome = t.call().catch((e: unknown) => e);
+    await t.clock.advance(35);
+    expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+    const handled = t.handle.mock.calls.length;
+    expect(handled).toBe(4); // at 0, 10, 20 and 30 ms
+    await t.clock.advance(1_000);
+    expect(t.handle).toHaveBeenCalledTimes(handled);
+  });
+
+  it('rejects with 503 and Retry-After once the circuit is open, without calling the handler', async () => {
+    const t = setup();
+    t.setHandler(() => {
+      throw new Error('down');
+    });
+    await expect(t.call()).rejects.toThrow('down');
+    await expect(t.call()).rejects.toThrow('down');
+    await t.clock.advance(1_200);
+    const error = await t.call().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    expect(t.res.headers['Retry-After']).toBe('4'); // ceil(3800 / 1000)
+    expect(t.handle).toHaveBeenCalledTimes(2);
+    expect(t.route.metrics.snapshot()).toMatchObject({ requests: 3, failures: 3, circuitRejections: 1 });
+  });
+
+  it('serves the fallback on an open circuit, with the reason and the status', async () => {
+    const fallback = jest.fn(() => ({ cached: true }));
+    const t = setup({ fallback, fallbackStatus: 203 });
+    t.setHandler(() => {
+      throw new Error('down');
+    });
+    await t.call();
+    await t.call();
+    await expect(t.call()).resolves.toEqual({ cached: true });
+    expect(fallback).toHaveBeenLastCalledWith(
+      expect.objectContaining({ circuit: 'test' }),
+      expect.objectContaining({ name: 'test', reason: 'circuit-open', attempts: 0 }),
+    );
+    expect(t.res.statusCode).toBe(203);
+    expect(t.route.metrics.snapshot()).toMatchObject({ fallbacks: 3, circuitRejections: 1 });
+  });
+
+  it('neither retries nor replaces a failure once the response has started', async () => {
+    const fallback = jest.fn(() => 'replacement');
+    const retryIf = (e: unknown) => !isUnretryable(e) && isRetryableError(e);
+    const t = setup({ fallback, retry: { ...RETRY, name: 'test', retryIf } });
+    const boom = new Error('mid-stream');
+    t.setHandler(() => {
+      t.res.headersSent = true;
+      throw boom;
+    });
+    await expect(t.call()).rejects.toBe(boom);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    expect(fallback).not.toHaveBeenCalled();
+    expect(t.streamed).toHaveBeenCalledTimes(1);
+  });
+
+  it('retries an @All() route only for idempotent request methods', async () => {
+    for (const [method, expected] of [
+      ['GET', 2],
+      ['POST', 1],
+    ] as const) {
+      const t = setup(
+        { retry: { ...RETRY, maxAttempts: 2, name: 'test' }, retryScope: 'idempotent-requests' },
+        method,
+      );
+      t.setHandler(() => {
+        throw new Error('transient');
+      });
+      const outcome = t.call().catch(() => undefined);
+      await t.clock.advance(10);
+      await outcome;
+      expect(t.handle).toHaveBeenCalledTimes(expected);
+    }
+  });
+
+  it('aborts the current attempt when Nest unsubscribes early', async () => {
+    const t = setup();
+    let signal: AbortSignal | undefined;
+    t.setHandler((s) => {
+      signal = s;
+      return never();
+    });
+    const route = t.route;
+    const context = { getArgByIndex: (i: number) => [t.req, t.res][i] } as any;
+    const call = new RouteCall(
+      {
+        ...({} as RouteCallHost),
+        clock: t.clock,
+        executeInCircuit: (_r, fn) => (fn as () => Promise<unknown>)(),
+      } as RouteCallHost,
+      route,
+      context,
+      { handle: t.handle },
+    );
+    void call.run();
+    await t.clock.advance(0);
+    call.unsubscribe();
+    expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as DOMException).name).toBe('AbortError');
+  });
+});

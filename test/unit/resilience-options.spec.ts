@@ -1,0 +1,94 @@
+import { formatValue } from '../../src/core/errors';
+import { RetryService } from '../../src/retry/retry.service';
+import {
+  mergeResilienceOptions,
+  validateResilienceOptions,
+} from '../../src/resilience/resilience-options.validation';
+
+const ROUTE = 'UsersController.find';
+
+function problems(options: unknown): string[] {
+  return validateResilienceOptions(options, ROUTE).map(
+    (i) => `${i.field}=${formatValue(i.value)}: ${i.expected}`,
+  );
+}
+
+describe('validateResilienceOptions', () => {
+  it('accepts every documented option', () => {
+    expect(
+      problems({
+        enableCircuitBreaker: true,
+        enableRetry: true,
+        timeoutMs: 100,
+        enableFallback: true,
+        fallbackResponse: { items: [] },
+        circuitName: 'users',
+        retry: 'HTTP',
+        totalTimeoutMs: 0,
+        fallback: () => 'x',
+        fallbackStatus: 203,
+        retryNonIdempotent: false,
+        circuit: { resetTimeout: 10 },
+      }),
+    ).toEqual([]);
+    expect(problems({})).toEqual([]);
+    expect(problems({ retry: { ...RetryService.PresetConfigs.FAST, baseDelay: 1 } })).toEqual([]);
+  });
+
+  it.each([
+    [
+      { timeoutMs: -1 },
+      `${ROUTE} @UseResilience.timeoutMs=-1: must be a non-negative number of milliseconds (0 = none)`,
+    ],
+    [{ timeoutMs: '100' }, `${ROUTE} @UseResilience.timeoutMs="100": must be a non-negative number`],
+    [{ timeoutMs: Number.NaN }, `${ROUTE} @UseResilience.timeoutMs=NaN: must be a non-negative number`],
+    [{ totalTimeoutMs: Infinity }, `${ROUTE} @UseResilience.totalTimeoutMs=Infinity: must be a non-negative`],
+    [
+      { retry: 'TURBO' },
+      `${ROUTE} @UseResilience.retry="TURBO": must be a preset (FAST, STANDARD, DATABASE, HTTP, SLOW)`,
+    ],
+    [{ retry: 3 }, `${ROUTE} @UseResilience.retry=3: must be a preset`],
+    [
+      { retry: { maxAttempts: 0 } },
+      `${ROUTE} @UseResilience.retry.maxAttempts=0: must be an integer of at least 1`,
+    ],
+    [
+      { enableFallback: true },
+      `${ROUTE} @UseResilience.enableFallback=true: needs fallbackResponse or fallback`,
+    ],
+    [{ enableRetry: 'yes' }, `${ROUTE} @UseResilience.enableRetry="yes": must be true or false`],
+    [{ fallback: 'cached' }, `${ROUTE} @UseResilience.fallback="cached": must be a function`],
+    [{ fallbackStatus: 99 }, `${ROUTE} @UseResilience.fallbackStatus=99: must be an HTTP status code`],
+    [{ circuitName: '' }, `${ROUTE} @UseResilience.circuitName="": must be a non-empty string`],
+    [{ circuit: 5 }, `${ROUTE} @UseResilience.circuit=5: must be an object of circuit options`],
+    [{ timeout: 5 }, `${ROUTE} @UseResilience.timeout=5: is not a known option`],
+  ])('rejects %j', (options, message) => {
+    const found = problems(options);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problems({ timeoutMs: -5, retry: 'NOPE', enableFallback: true })).toHaveLength(3);
+  });
+
+  it('accepts enableFallback with either source of the body', () => {
+    expect(problems({ enableFallback: true, fallbackResponse: null })).toEqual([]);
+    expect(problems({ enableFallback: true, fallback: () => 1 })).toEqual([]);
+  });
+});
+
+describe('mergeResilienceOptions', () => {
+  it('lets the method override the class field by field, ignoring undefined', () => {
+    const merged = mergeResilienceOptions(
+      { timeoutMs: 100, fallbackResponse: 'class', retry: 'FAST' },
+      { fallbackResponse: 'method', timeoutMs: undefined, retry: { maxAttempts: 2 } },
+    );
+    expect(merged).toEqual({ timeoutMs: 100, fallbackResponse: 'method', retry: { maxAttempts: 2 } });
+  });
+
+  it('works with only one side', () => {
+    expect(mergeResilienceOptions(undefined, { timeoutMs: 1 })).toEqual({ timeoutMs: 1 });
+    expect(mergeResilienceOptions({ timeoutMs: 2 }, undefined)).toEqual({ timeoutMs: 2 });
+  });
+});

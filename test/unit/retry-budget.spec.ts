@@ -1,0 +1,117 @@
+import { FakeClock } from '../../src/core/clock';
+import { RetryBudget, RetryBudgetLimits } from '../../src/core/retry-budget';
+import { createRetryStats, getRetryAttempts, retry } from '../../src/core/retry';
+import { watch } from '../support/retry-settle';
+
+const limits: RetryBudgetLimits = { ratio: 0.2, minPerSecond: 5, windowMs: 10_000 };
+const connectionReset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+
+describe('RetryBudget', () => {
+  it('allows ratio x calls + minPerSecond x window seconds retries, then refuses', () => {
+    const clock = new FakeClock();
+    const budget = new RetryBudget(clock, limits.windowMs);
+    for (let i = 0; i < 100; i++) budget.recordCall();
+    // 0.2 * 100 + 5 * 10 = 70
+    let granted = 0;
+    while (budget.tryAcquire(limits)) granted++;
+    expect(granted).toBe(70);
+    expect(budget.snapshot()).toEqual({ calls: 100, retries: 70 });
+  });
+
+  it('forgets calls and retries that left the window', async () => {
+    const clock = new FakeClock();
+    const budget = new RetryBudget(clock, limits.windowMs);
+    const small = { ...limits, minPerSecond: 0 };
+    for (let i = 0; i < 50; i++) budget.recordCall();
+    let granted = 0;
+    while (budget.tryAcquire(small)) granted++;
+    expect(granted).toBe(10);
+    await clock.advance(5_000);
+    expect(budget.tryAcquire(small)).toBe(false);
+    await clock.advance(5_000);
+    // Both the 50 calls and the 10 retries have expired: nothing to retry against.
+    expect(budget.snapshot()).toEqual({ calls: 0, retries: 0 });
+    expect(budget.tryAcquire(small)).toBe(false);
+    for (let i = 0; i < 10; i++) budget.recordCall();
+    expect(budget.tryAcquire(small)).toBe(true);
+    expect(budget.tryAcquire(small)).toBe(true);
+    expect(budget.tryAcquire(small)).toBe(false);
+  });
+
+  it('slides bucket by bucket: calls from 9 s ago still count, from 11 s ago not', async () => {
+    const clock = new FakeClock(0);
+    const budget = new RetryBudget(clock, 10_000);
+    for (let i = 0; i < 64; i++) budget.recordCall();
+    await clock.advance(9_000);
+    expect(budget.snapshot().calls).toBe(64);
+    await clock.advance(2_000);
+    expect(budget.snapshot().calls).toBe(0);
+  });
+
+  it('counts calls without reading the clock on each one, and loses none of them', () => {
+    const clock = new FakeClock();
+    const now = jest.spyOn(clock, 'now');
+    const budget = new RetryBudget(clock, limits.windowMs);
+    now.mockClear();
+    for (let i = 0; i < 6_400; i++) budget.recordCall();
+    expect(now.mock.calls.length).toBe(100);
+    for (let i = 0; i < 10; i++) budget.recordCall();
+    expect(budget.snapshot().calls).toBe(6_410);
+  });
+
+  it('resets when asked for a different window', () => {
+    const clock = new FakeClock();
+    const budget = new RetryBudget(clock, 10_000);
+    for (let i = 0; i < 100; i++) budget.recordCall();
+    budget.tryAcquire(limits);
+    expect(budget.tryAcquire({ ratio: 0, minPerSecond: 1, windowMs: 1_000 })).toBe(true);
+    expect(budget.snapshot()).toEqual({ calls: 0, retries: 1 });
+  });
+});
+
+describe('retry budget under a burst of failing calls', () => {
+  async function burst(budgeted: boolean) {
+    const clock = new FakeClock();
+    const budgetState = new RetryBudget(clock, limits.windowMs);
+    const stats = createRetryStats();
+    const options = {
+      maxAttempts: 3,
+      baseDelay: 100,
+      jitter: 'none' as const,
+      budget: budgeted ? limits : false,
+      budgetState,
+      stats,
+    };
+    let calls = 0;
+    const fn = async () => {
+      calls++;
+      throw connectionReset();
+    };
+    const runs = Array.from({ length: 1_000 }, () => watch(retry(fn, options, clock)));
+    await clock.advance(1_000);
+    expect(runs.every((r) => r.done)).toBe(true);
+    return { calls, stats, runs };
+  }
+
+  it('without a budget every call is retried: 3x the load', async () => {
+    const { calls, stats } = await burst(false);
+    expect(calls).toBe(3_000);
+    expect(stats).toMatchObject({ operations: 1_000, exhaustions: 1_000, budgetRejections: 0 });
+  });
+
+  it('with the default budget the extra load stays at 20 % plus the reserve, and rejections are counted', async () => {
+    const { calls, stats, runs } = await burst(true);
+    // 1 000 first attempts + 0.2 * 1 000 + 5/s * 10 s = 1 250 calls instead of 3 000.
+    expect(calls).toBe(1_250);
+    expect(stats).toMatchObject({
+      operations: 1_000,
+      attempts: 1_250,
+      budgetRejections: 1_000,
+      exhaustions: 0,
+    });
+    // Each operation still fails with its own last error, unchanged, carrying its attempt count.
+    expect(runs.every((r) => (r.error as { code?: string }).code === 'ECONNRESET')).toBe(true);
+    expect(runs.filter((r) => getRetryAttempts(r.error) === 2)).toHaveLength(250);
+    expect(runs.filter((r) => getRetryAttempts(r.error) === 1)).toHaveLength(750);
+  });
+});

@@ -1,0 +1,305 @@
+import { resolveReliabilityConfig } from '../../src/config/reliability-config';
+import { FakeClock } from '../../src/core/clock';
+import { isReliabilityConfigError } from '../../src/core/errors';
+import { getRetryAttempts } from '../../src/core/retry';
+import {
+  isRetryableDatabaseError,
+  isRetryableError,
+  isRetryableHttpError,
+} from '../../src/core/retry-classification';
+import { RETRY_METRICS_CAPACITY } from '../../src/retry/retry.options';
+import { RetryService } from '../../src/retry/retry.service';
+import { anthropicError, fetchFailed, prismaKnownError, systemError } from '../support/retry-error-shapes';
+import { failingThen, watch } from '../support/retry-settle';
+
+function service(env: Record<string, string> = {}, clock = new FakeClock()) {
+  return {
+    clock,
+    retry: new RetryService(
+      resolveReliabilityConfig({}, (name) => env[name]),
+      clock,
+    ),
+  };
+}
+
+describe('RetryService.PresetConfigs', () => {
+  const { FAST, STANDARD, DATABASE, HTTP, SLOW } = RetryService.PresetConfigs;
+
+  it('has the five presets with their documented numbers', () => {
+    expect(STANDARD).toEqual({ maxAttempts: 3, baseDelay: 1_000, maxDelay: 30_000, backoffMultiplier: 2 });
+    expect(FAST).toEqual({ maxAttempts: 3, baseDelay: 100, maxDelay: 1_000, backoffMultiplier: 2 });
+    expect(SLOW).toEqual({ maxAttempts: 5, baseDelay: 5_000, maxDelay: 60_000, backoffMultiplier: 2 });
+    expect(DATABASE).toMatchObject({ maxAttempts: 4, baseDelay: 200, maxDelay: 5_000, backoffMultiplier: 3 });
+    expect(HTTP).toMatchObject({ maxAttempts: 4, baseDelay: 500, maxDelay: 30_000, backoffMultiplier: 2 });
+    expect(DATABASE.retryIf).toBe(isRetryableDatabaseError);
+    expect(HTTP.retryIf).toBe(isRetryableHttpError);
+    expect(HTTP.retryAfterMs).toEqual(expect.any(Function));
+  });
+
+  it('cannot be changed in place', () => {
+    expect(Object.isFrozen(RetryService.PresetConfigs)).toBe(true);
+    expect(Object.isFrozen(HTTP)).toBe(true);
+  });
+
+  it('DATABASE retries a write conflict and not a unique violation', async () => {
+    const { clock, retry } = service({ RETRY_JITTER: 'none' });
+    const conflict = watch(
+      retry.executeWithRetry(failingThen([prismaKnownError('P2034', 'write conflict')], 'ok').fn, DATABASE),
+    );
+    await clock.advance(200);
+    expect(conflict.value).toBe('ok');
+    const unique = prismaKnownError('P2002', 'Unique constraint failed');
+    const { fn, calls } = failingThen([unique], 'never');
+    await expect(retry.executeWithRetry(fn, DATABASE)).rejects.toBe(unique);
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe('RetryService.executeWithRetry', () => {
+  it('uses the module defaults from env strings when called without config', async () => {
+    const { clock, retry } = service({
+      RETRY_MAX_ATTEMPTS: '4',
+      RETRY_BASE_DELAY: '50',
+      RETRY_JITTER: 'none',
+    });
+    const errors = [new Error('a'), new Error('b'), new Error('c'), new Error('d')];
+    const { fn, calls } = failingThen(errors, 'never');
+    const run = watch(retry.executeWithRetry(fn));
+    await clock.advance(50 + 100 + 200);
+    expect(run.error).toBe(errors[3]);
+    expect(calls).toHaveLength(4);
+    expect(getRetryAttempts(run.error)).toBe(4);
+    expect(retry.getRetryMetrics('default')).toMatchObject({
+      operations: 1,
+      attempts: 4,
+      exhaustions: 1,
+      totalDelayMs: 350,
+    });
+  });
+
+  it('merges a per-call config over the defaults and a spread preset', async () => {
+    const { clock, retry } = service({ RETRY_JITTER: 'none' });
+    const { fn, calls } = failingThen([new Error('a')], 'ok');
+    const run = watch(
+      retry.executeWithRetry(fn, { ...RetryService.PresetConfigs.FAST, name: 'cache', baseDelay: 30 }),
+    );
+    await clock.advance(29);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(run.value).toBe('ok');
+    expect(retry.getRetryMetrics('cache')).toMatchObject({ successesAfterRetry: 1, totalDelayMs: 30 });
+  });
+
+  it('HTTP: waits what Retry-After says (seconds, from a fetch Headers), not the jittered backoff', async () => {
+    const { clock, retry } = service();
+    const limited = anthropicError(429, 'rate_limit_error', { 'retry-after': '3' });
+    const delays: number[] = [];
+    const { fn, calls } = failingThen([limited], 'ok');
+    const run = watch(
+      retry.executeWithRetry(fn, {
+        ...RetryService.PresetConfigs.HTTP,
+        onRetry: (e) => delays.push(e.delayMs),
+      }),
+    );
+    await clock.advance(2_999);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(run.value).toBe('ok');
+    expect(delays).toEqual([3_000]);
+  });
+
+  it('HTTP: honours an HTTP-date Retry-After and caps any Retry-After at maxDelay', async () => {
+    const clock = new FakeClock(Date.parse('2026-03-01T12:00:00Z'));
+    const { retry } = service({}, clock);
+    const delays: number[] = [];
+    const dated = anthropicError(503, 'api_error', { 'retry-after': 'Sun, 01 Mar 2026 12:00:10 GMT' });
+    const far = anthropicError(529, 'overloaded_error', { 'retry-after': '3600' });
+    const { fn } = failingThen([dated, far], 'ok');
+    const run = watch(
+      retry.executeWithRetry(fn, {
+        ...RetryService.PresetConfigs.HTTP,
+        onRetry: (e) => delays.push(e.delayMs),
+      }),
+    );
+    await clock.advance(10_000 + 30_000);
+    expect(run.value).toBe('ok');
+    expect(delays).toEqual([10_000, 30_000]);
+  });
+
+  it('HTTP: retries an undici connection failure and gives up on a 400 at once', async () => {
+    const { clock, retry } = service({ RETRY_JITTER: 'none' });
+    const refused = fetchFailed(systemError('ECONNREFUSED'));
+    const ok = watch(
+      retry.executeWithRetry(failingThen([refused], 'up').fn, RetryService.PresetConfigs.HTTP),
+    );
+    await clock.advance(500);
+    expect(ok.value).toBe('up');
+    const bad = anthropicError(400, 'invalid_request_error');
+    await expect(
+      retry.executeWithRetry(failingThen([bad], 'x').fn, { ...RetryService.PresetConfigs.HTTP, name: 'llm' }),
+    ).rejects.toBe(bad);
+    expect(retry.getRetryMetrics('llm')).toMatchObject({
+      operations: 1,
+      attempts: 1,
+      nonRetryableFailures: 1,
+    });
+  });
+
+  it('rejects an invalid per-call config with a ReliabilityConfigError, without calling fn', async () => {
+    const { retry } = service();
+    const fn = jest.fn();
+    const error = await retry.executeWithRetry(fn, { name: 'x', maxAttempts: -1 }).catch((e: unknown) => e);
+    expect(isReliabilityConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain('retry["x"].maxAttempts=-1');
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('works without Nest and without config (the built-in defaults)', async () => {
+    const retry = new RetryService();
+    await expect(retry.executeWithRetry(() => 1)).resolves.toBe(1);
+    // The default retryIf gives up on a 4xx at once, so no real timer is started here.
+    const notFound = Object.assign(new Error('Not Found'), { statusCode: 404 });
+    expect(isRetryableError(notFound)).toBe(false);
+    await expect(retry.executeWithRetry(failingThen([notFound], 'x').fn)).rejects.toBe(notFound);
+    expect(retry.getRetryMetrics('default')).toMatchObject({ operations: 2, nonRetryableFailures: 1 });
+  });
+});
+
+describe('RetryService metrics', () => {
+  it('counts each outcome per name and returns copies', async () => {
+    const { clock, retry } = service({ RETRY_JITTER: 'none', RETRY_BASE_DELAY: '10' });
+    await retry.executeWithRetry(() => 'first', { name: 'svc' });
+    const after = watch(retry.executeWithRetry(failingThen([new Error('x')], 'y').fn, { name: 'svc' }));
+    const exhausted = watch(
+      retry.executeWithRetry(
+        failingThen(
+          [1, 2, 3].map((n) => new Error(`e${n}`)),
+          'z',
+        ).fn,
+        { name: 'svc' },
+      ),
+    );
+    const refused = watch(
+      retry.executeWithRetry(failingThen([Object.assign(new Error('no'), { status: 403 })], 'z').fn, {
+        name: 'svc',
+      }),
+    );
+    await clock.advance(100);
+    expect([after.done, exhausted.done, refused.done]).toEqual([true, true, true]);
+    const metrics = retry.getRetryMetrics('svc')!;
+    expect(metrics).toEqual({
+      operations: 4,
+      attempts: 1 + 2 + 3 + 1,
+      firstTrySuccesses: 1,
+      successesAfterRetry: 1,
+      exhaustions: 1,
+      nonRetryableFailures: 1,
+      budgetRejections: 0,
+      aborts: 0,
+      totalDelayMs: 10 + 10 + 20,
+    });
+    (metrics as { operations: number }).operations = 99;
+    expect(retry.getRetryMetrics('svc')!.operations).toBe(4);
+    expect(Object.keys(retry.getAllRetryMetrics())).toEqual(['svc']);
+    expect(retry.getRetryMetrics('unknown')).toBeUndefined();
+  });
+
+  it(`keeps at most ${RETRY_METRICS_CAPACITY} names, dropping idle ones before busy ones`, async () => {
+    const { retry } = service();
+    await retry.executeWithRetry(() => 1, { name: 'hot' });
+    for (let i = 0; i < RETRY_METRICS_CAPACITY * 3; i++) {
+      await retry.executeWithRetry(() => 1, { name: `tenant-${i}` });
+      if (i % 100 === 0) await retry.executeWithRetry(() => 1, { name: 'hot' });
+    }
+    const all = retry.getAllRetryMetrics();
+    expect(Object.keys(all)).toHaveLength(RETRY_METRICS_CAPACITY);
+    expect(all.hot).toBeDefined();
+    expect(all[`tenant-${RETRY_METRICS_CAPACITY * 3 - 1}`]).toBeDefined();
+    expect(all['tenant-0']).toBeUndefined();
+  });
+});
+
+describe('RetryService budget', () => {
+  const failing = () => {
+    let calls = 0;
+    const fn = async () => {
+      calls++;
+      throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    };
+    return { fn, count: () => calls };
+  };
+
+  it('a burst of failing calls on one name adds ratio x calls + reserve retries, not (maxAttempts - 1) x calls', async () => {
+    const { clock, retry } = service({
+      RETRY_BUDGET_RATIO: '0.1',
+      RETRY_BUDGET_MIN_PER_SECOND: '1',
+      RETRY_BASE_DELAY: '10',
+    });
+    const sick = failing();
+    const runs = Array.from({ length: 500 }, () =>
+      watch(retry.executeWithRetry(sick.fn, { name: 'sick', maxAttempts: 5 })),
+    );
+    await clock.advance(5_000);
+    expect(runs.every((r) => r.done)).toBe(true);
+    // 500 + 0.1 * 500 + 1/s * 10 s = 560 calls, instead of 2 500.
+    expect(sick.count()).toBe(560);
+    expect(retry.getRetryMetrics('sick')).toMatchObject({
+      operations: 500,
+      attempts: 560,
+      budgetRejections: 500,
+    });
+    // Another name keeps its own budget.
+    const other = failing();
+    const run = watch(retry.executeWithRetry(other.fn, { name: 'healthy', maxAttempts: 3 }));
+    await clock.advance(5_000);
+    expect(run.done).toBe(true);
+    expect(other.count()).toBe(3);
+  });
+
+  it('RETRY_BUDGET_ENABLED=false turns it off; budget: true turns it back on per call', async () => {
+    const { clock, retry } = service({
+      RETRY_BUDGET_ENABLED: 'false',
+      RETRY_BASE_DELAY: '0',
+      RETRY_BUDGET_MIN_PER_SECOND: '0',
+    });
+    const off = failing();
+    await Promise.all(
+      Array.from({ length: 50 }, () => retry.executeWithRetry(off.fn, { name: 'a' }).catch(() => undefined)),
+    );
+    expect(off.count()).toBe(150);
+    const on = failing();
+    const runs = Array.from({ length: 50 }, () =>
+      watch(retry.executeWithRetry(on.fn, { name: 'b', budget: true })),
+    );
+    await clock.advance(0);
+    expect(runs.every((r) => r.done)).toBe(true);
+    expect(on.count()).toBe(60);
+  });
+});
+
+describe('RetryService at shutdown', () => {
+  it('wakes a backoff that is still sleeping, rejecting with the shutdown reason', async () => {
+    const { RetryService: Service } = await import('../../src/retry/retry.service');
+    const { FakeClock: Fake } = await import('../../src/core/clock');
+    const clock = new Fake();
+    const service = new Service(undefined, clock);
+    let calls = 0;
+    const run = service.executeWithRetry(
+      () => {
+        calls++;
+        throw new Error('transient');
+      },
+      { maxAttempts: 3, baseDelay: 60_000, maxDelay: 60_000, jitter: 'none', budget: false },
+    );
+    const settled = run.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await clock.advance(1);
+    expect(calls).toBe(1);
+    service.beforeApplicationShutdown();
+    expect(await settled).toBe('RetryService: the application is shutting down');
+    expect(calls).toBe(1);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
