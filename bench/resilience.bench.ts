@@ -5,13 +5,20 @@
  * child process; the cases are interleaved over rounds to even out drift, and each case reports its
  * median round, with the server's CPU time per request (steadier than req/s on a shared machine).
  * Then the pipeline alone, in process: `intercept()` per call, without HTTP or Nest's router.
+ *
+ * With RESILIENCE_BENCH_CALLGRIND=1 (about 6 minutes per adapter), the server also runs under
+ * valgrind's callgrind, which counts instructions per request: the same count whatever else the
+ * machine is doing, where req/s and CPU time move with the load of a shared machine.
  */
 import 'reflect-metadata';
 import { Controller, Get, INestApplication } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { Test } from '@nestjs/testing';
 import autocannon from 'autocannon';
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, get } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, of } from 'rxjs';
 import { ReliabilityModule } from '../src/reliability.module';
@@ -150,8 +157,76 @@ async function pipelineCost(): Promise<void> {
   }
 }
 
+const CALLGRIND_WARMUP = 600;
+const CALLGRIND_REQUESTS = 300;
+
+/** Instructions per request of each route, counted by callgrind (sequential keep-alive requests). */
+async function instructionCounts(adapter: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'resilience-callgrind-'));
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${dir}/cg.%p`,
+      '--smc-check=all-non-file',
+      process.execPath,
+      '-r',
+      join(__dirname, 'resilience-ts-hook.cjs'),
+      join(__dirname, 'resilience-server.ts'),
+      adapter,
+      'module',
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { port: number }) => resolve(m.port));
+      child.once('exit', (code) => reject(new Error(`callgrind server exited with ${code}`)));
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const hit = (path: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path, agent }, (res) => res.resume().on('end', resolve)).on(
+          'error',
+          reject,
+        );
+      });
+    const paths = ['/plain', '/empty-interceptor', '/resilient'];
+    for (const path of paths) for (let i = 0; i < CALLGRIND_WARMUP; i++) await hit(path);
+    execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
+    // Two passes; the second is reported (the JIT is still settling during the first).
+    for (const path of [...paths, ...paths]) {
+      for (let i = 0; i < CALLGRIND_REQUESTS; i++) await hit(path);
+      execFileSync('callgrind_control', ['-d', path.slice(1), String(child.pid)], { stdio: 'ignore' });
+    }
+    agent.destroy();
+  } finally {
+    child.kill('SIGKILL');
+  }
+  const dumps = readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .map((text) => ({
+      trigger: /desc: Trigger: dump (\S+)/.exec(text)?.[1],
+      total: Number(/summary: (\d+)/.exec(text)?.[1]),
+    }))
+    .filter((d) => d.trigger !== undefined);
+  rmSync(dir, { recursive: true, force: true });
+  const rows: BenchResult[] = ['plain', 'empty-interceptor', 'resilient'].map((name) => ({
+    name,
+    // `nsPerOp` holds instructions per request here.
+    nsPerOp: dumps.filter((d) => d.trigger === name).slice(-1)[0].total / CALLGRIND_REQUESTS,
+  }));
+  printTable(
+    `Resilience over ${adapter}: instructions per request (callgrind, not ns)`,
+    withRatios(rows, 'plain'),
+  );
+}
+
 export async function run(): Promise<void> {
   await pipelineCost();
+  if (process.env.RESILIENCE_BENCH_CALLGRIND === '1') {
+    for (const adapter of ['express', 'fastify']) await instructionCounts(adapter);
+  }
   for (const adapter of ['express', 'fastify']) {
     const bare = await startServer(adapter, 'bare');
     const withModule = await startServer(adapter, 'module');
