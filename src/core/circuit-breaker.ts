@@ -18,15 +18,13 @@ export type CircuitFallback<T> = (error: unknown) => T | PromiseLike<T>;
 export { CircuitShared };
 export type { CircuitBreakerContext };
 
-// `Date.now()` costs about as much as the rest of the closed path, so a healthy circuit does not
-// read the clock on every success. A call is timed (clock read at start and end) while the circuit
-// is young (its first 256 calls), when it is a probe, when the window holds a failure, with
-// slow-call detection or an outcome listener, and otherwise one call in 32. The untimed successes
-// in between (at most 31) are counted at once, in the bucket of the next clock read: they may stay
-// in the window up to that much longer than they should, which can only delay a trip, never cause
-// one, and only while the window holds no failure at all.
+// Every call reads the clock at its start and its end, so each outcome lands in the bucket of the
+// time it happened. An earlier version timed only 1 call in 32 on a busy healthy circuit and filed
+// the untimed successes at the next clock read; after an idle spell that put old successes in the
+// current bucket, which could both open a circuit below its volume threshold and hide a trip
+// (found in review). The sampling hooks stay, switched off: SAMPLE_MASK 0 times every call.
 const YOUNG_CALLS = 256;
-const SAMPLE_MASK = 31;
+const SAMPLE_MASK = 0;
 
 const SETTING_KEYS = Object.keys(DEFAULT_CIRCUIT_SETTINGS) as (keyof CircuitBreakerSettings)[];
 

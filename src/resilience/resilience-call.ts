@@ -1,7 +1,8 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
-import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
+import type { Subscriber, Unsubscribable } from 'rxjs';
 import type { Clock } from '../core/clock.js';
 import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
+import { isRetryPolicy } from '../core/retry.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
 import { isClientError, markUnretryable } from './resilience-errors.js';
@@ -38,7 +39,7 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * the handler's Observable and the teardown Nest gets, so an attempt allocates no closures.
  * Attempts run one after another, so one set of attempt fields is enough.
  */
-export class RouteCall implements Observer<unknown>, Unsubscribable {
+export class RouteCall implements Unsubscribable {
   /** Handler calls so far. */
   attempts = 0;
   settled = false;
@@ -47,10 +48,6 @@ export class RouteCall implements Observer<unknown>, Unsubscribable {
   private inCircuit: CircuitAttempt | undefined = undefined;
   private started = 0;
   private abandoned: DOMException | undefined = undefined;
-  // The attempt in flight:
-  private last: unknown = undefined;
-  private resolveAttempt: ((value: unknown) => void) | undefined = undefined;
-  private rejectAttempt: ((error: unknown) => void) | undefined = undefined;
 
   constructor(
     private readonly host: RouteCallHost,
@@ -131,20 +128,12 @@ export class RouteCall implements Observer<unknown>, Unsubscribable {
 
   // ---- the handler's Observable -------------------------------------------------------
 
-  next(value: unknown): void {
-    this.last = value;
-  }
-
-  error(error: unknown): void {
+  /** A handler error after part of the response went out cannot be retried or replaced. */
+  private onHandlerError(error: unknown): void {
     if (this.host.isHeadersSent(this.context.getArgByIndex(1))) {
       markUnretryable(error);
       this.host.onStreamed(this.route);
     }
-    this.rejectAttempt!(error);
-  }
-
-  complete(): void {
-    this.resolveAttempt!(this.last);
   }
 
   // ---- the layers ---------------------------------------------------------------------
@@ -153,7 +142,16 @@ export class RouteCall implements Observer<unknown>, Unsubscribable {
     const retry = this.route.retry;
     if (retry === undefined || !this.mayRetry()) return this.attempt(1);
     // With a total timeout, its signal also wakes a pending backoff and ends the loop.
-    const config = this.total === undefined ? retry : { ...retry, signal: this.total.signal };
+    // A ready policy keeps "no budget" as `budget: undefined`, which the spread would turn back into
+    // "the module's budget": say `false` explicitly (found in review).
+    const config =
+      this.total === undefined
+        ? retry
+        : {
+            ...retry,
+            signal: this.total.signal,
+            budget: isRetryPolicy(retry) && retry.budget === undefined ? false : retry.budget,
+          };
     return this.host.executeWithRetry((attempt) => this.attempt(attempt), config);
   }
 
@@ -193,10 +191,19 @@ export class RouteCall implements Observer<unknown>, Unsubscribable {
 
   private handle(scope: AbortScope): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.last = undefined;
-      this.resolveAttempt = resolve;
-      this.rejectAttempt = reject;
-      const subscription = this.handler.handle().subscribe(this);
+      // One observer per attempt: a late value from an attempt that already timed out must not
+      // settle the attempt that replaced it (found in review).
+      let last: unknown;
+      const subscription = this.handler.handle().subscribe({
+        next: (value) => {
+          last = value;
+        },
+        error: (error: unknown) => {
+          this.onHandlerError(error);
+          reject(error);
+        },
+        complete: () => resolve(last),
+      });
       // An abort (timeout, total timeout, client gone) unsubscribes an Observable handler, which
       // stops its producer.
       if (!subscription.closed) scope.onAbort = () => subscription.unsubscribe();

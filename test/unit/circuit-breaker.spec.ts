@@ -561,16 +561,40 @@ describe('CircuitBreaker: events and metrics', () => {
   });
 });
 
-describe('CircuitBreaker: untimed successes of a busy, healthy circuit', () => {
-  it('counts every success in the window although most are not timed', async () => {
+describe('CircuitBreaker: a busy, healthy circuit', () => {
+  it('counts every success in the window, each timed', async () => {
     const { breaker, clock } = setup({ volumeThreshold: 10_000 });
     for (let i = 0; i < 1_000; i++) await breaker.execute(ok);
     expect(breaker.metrics()).toMatchObject({ calls: 1_000, failures: 0 });
-    // The first 256 calls are timed, then one in 32.
-    expect(breaker.metrics().latency.count).toBe(256 + (Math.floor(1_000 / 32) - 256 / 32));
+    expect(breaker.metrics().latency.count).toBe(1_000);
     // They fall out of the window like any other call.
     await clock.advance(10_000);
     expect(breaker.metrics().calls).toBe(0);
+  });
+
+  // Regression (review): successes from before an idle spell longer than the window must not be
+  // counted in the current bucket, neither to reach the volume threshold nor to dilute the rate.
+  it('does not open below the volume threshold after an idle spell', async () => {
+    const { breaker, clock } = setup({ volumeThreshold: 10, timeout: 0 });
+    for (let i = 0; i < 261; i++) await breaker.execute(ok);
+    await clock.advance(120_000);
+    await run(breaker, 'fffff');
+    expect(breaker.metrics()).toMatchObject({ state: 'CLOSED', calls: 5, failures: 5 });
+  });
+
+  it('still opens when only failures are in the window after an idle spell', async () => {
+    const { breaker, clock } = setup({ volumeThreshold: 10, timeout: 0 });
+    for (let i = 0; i < 287; i++) await breaker.execute(ok);
+    await clock.advance(120_000);
+    await run(breaker, 'ffffffffff');
+    expect(breaker.getState()).toBe('OPEN');
+  });
+
+  it('reset() leaves a window that is really empty', async () => {
+    const { breaker } = setup({ volumeThreshold: 10_000 });
+    for (let i = 0; i < 276; i++) await breaker.execute(ok);
+    breaker.reset();
+    expect(breaker.metrics()).toMatchObject({ calls: 0, totals: { calls: 0 } });
   });
 
   it('handles throws, plain values, thenables and rejections on the untimed path too', async () => {

@@ -273,3 +273,83 @@ describe('RouteCall', () => {
     expect((signal?.reason as DOMException).name).toBe('AbortError');
   });
 });
+
+// Regression (review): a late value from an attempt that the retry's attemptTimeout gave up on must not
+// become the answer of the attempt that replaced it.
+describe('RouteCall: a late value from a timed-out attempt', () => {
+  async function runWith(delays: number[]) {
+    const { Observable } = await import('rxjs');
+    const { RouteCall } = await import('../../src/resilience/resilience-call');
+    const { RetryService } = await import('../../src/retry/retry.service');
+    const { FakeClock } = await import('../../src/core/clock');
+    const clock = new FakeClock();
+    const retries = new RetryService(undefined, clock);
+    const host: any = {
+      clock,
+      executeWithRetry: (fn: any, c: any) => retries.executeWithRetry(fn, c),
+      executeInCircuit: () => {
+        throw new Error('no breaker on this route');
+      },
+      isHeadersSent: () => false,
+      setStatus: () => undefined,
+      toHttpError: (e: unknown) => e,
+      onStreamed: () => undefined,
+    };
+    const metrics: any = {
+      requests: 0,
+      successes: 0,
+      failures: 0,
+      retries: 0,
+      timeouts: 0,
+      clientErrors: 0,
+      circuitRejections: 0,
+      fallbacks: 0,
+      latency: { record: () => undefined },
+    };
+    const route: any = {
+      id: 'C.m',
+      name: 'C.m',
+      breaker: false,
+      circuitTimes: false,
+      retryScope: 'always',
+      retry: { name: 'C.m', maxAttempts: delays.length, baseDelay: 0, attemptTimeout: 100, budget: false },
+      timeoutMs: 0,
+      totalTimeoutMs: 0,
+      fallback: undefined,
+      fallbackStatus: 200,
+      metrics,
+    };
+    let calls = 0;
+    const handler = {
+      handle: () =>
+        new Observable<string>((s) => {
+          const k = ++calls;
+          const timer = clock.setTimer(
+            () => {
+              s.next(`attempt ${k}`);
+              s.complete();
+            },
+            delays[k - 1],
+          );
+          return () => clock.clearTimer(timer);
+        }),
+    };
+    const context: any = { getArgByIndex: (i: number) => (i === 0 ? { method: 'GET' } : {}) };
+    const outcome = new RouteCall(host, route, context, handler).run().then(
+      (value) => ({ value, at: clock.now() }),
+      (error: Error) => ({ error: error.name, at: clock.now() }),
+    );
+    const start = clock.now();
+    await clock.advance(1_000);
+    const result = await outcome;
+    return { ...result, at: result.at - start, calls };
+  }
+
+  it('answers with the attempt that finished in time', async () => {
+    expect(await runWith([150, 50])).toMatchObject({ value: 'attempt 2', at: 150, calls: 2 });
+  });
+
+  it('fails when every attempt timed out, even though attempt 1 finished later', async () => {
+    expect(await runWith([150, 300])).toMatchObject({ error: 'TimeoutError', calls: 2 });
+  });
+});
