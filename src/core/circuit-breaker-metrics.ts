@@ -52,9 +52,7 @@ export interface CircuitMetrics {
   nextAttemptAt?: number;
   /**
    * Latency of the calls that ran, from a bounded histogram (ms; p-values are bucket upper
-   * bounds, within 25 %). Every call is timed while the circuit is young (256 calls), while the
-   * window holds a failure, with slow-call detection or an outcome listener; otherwise one call
-   * in 32, to save clock reads.
+   * bounds, within 25 %). Every call is timed.
    */
   latency: LatencySummary;
 }

@@ -18,13 +18,16 @@ export type CircuitFallback<T> = (error: unknown) => T | PromiseLike<T>;
 export { CircuitShared };
 export type { CircuitBreakerContext };
 
-// Every call reads the clock at its start and its end, so each outcome lands in the bucket of the
-// time it happened. An earlier version timed only 1 call in 32 on a busy healthy circuit and filed
-// the untimed successes at the next clock read; after an idle spell that put old successes in the
-// current bucket, which could both open a circuit below its volume threshold and hide a trip
-// (found in review). The sampling hooks stay, switched off: SAMPLE_MASK 0 times every call.
+// A clock read costs about as much as the rest of the closed path. Every call reads the clock at
+// its end, so each outcome is filed in the bucket of the time it happened. Only latency is sampled:
+// a call also reads the clock at its start (to be timed) while the circuit is young (its first 256
+// calls), when it is a probe, when the window holds a failure, with slow-call detection
+// or an outcome listener, and otherwise one call in 32. (An earlier version also deferred the
+// untimed successes' window entry to the next clock read; after an idle spell that filed old
+// successes in the current bucket, which could open a circuit below its volume threshold or hide a
+// trip. Found in review; the regression tests are in circuit-breaker.spec.ts.)
 const YOUNG_CALLS = 256;
-const SAMPLE_MASK = 0;
+const SAMPLE_MASK = 31;
 
 const SETTING_KEYS = Object.keys(DEFAULT_CIRCUIT_SETTINGS) as (keyof CircuitBreakerSettings)[];
 
@@ -410,7 +413,10 @@ export class CircuitBreaker {
   onUntimedSuccess<T>(value: T, gen: number): T {
     this.inFlight--;
     this.totalSuccesses++;
-    if (gen === this.generation) this.pendingSuccesses++;
+    // One clock read, at the end: the success is filed in the bucket of the time it happened.
+    const now = this.shared.clock.now();
+    this.lastUsedAt = now;
+    if (gen === this.generation) this.window.recordSuccesses(now, 1);
     if (this.shared.events.outcomeListeners.length > 0) {
       this.shared.events.emitOutcome({ name: this.name, outcome: 'success', durationMs: 0 });
     }
