@@ -10,6 +10,8 @@ export type CircuitTransitionReason =
   | 'reset-timeout'
   /** A half-open probe failed, timed out or was slow. */
   | 'probe-failed'
+  /** A half-open probe did not answer within `resetTimeout` (possible with `timeout: 0`). */
+  | 'probe-stuck'
   /** `halfOpenMaxCalls` probes succeeded. */
   | 'probe-succeeded'
   | 'manual-open'

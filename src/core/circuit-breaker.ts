@@ -359,7 +359,14 @@ export class CircuitBreaker {
   private admit(now: number): boolean {
     this.refresh(now);
     if (this.state !== 'HALF_OPEN') return false;
-    if (this.probesInFlight + this.probeSuccesses >= this.settings.halfOpenMaxCalls) return false;
+    if (this.probesInFlight + this.probeSuccesses >= this.settings.halfOpenMaxCalls) {
+      // A probe that has not answered within resetTimeout (possible with `timeout: 0`) would hold its
+      // slot forever and keep the circuit half-open: count it as failed and re-open (found in review).
+      if (this.probesInFlight > 0 && now - this.stateSince >= this.settings.resetTimeout) {
+        this.transition('OPEN', now, 'probe-stuck');
+      }
+      return false;
+    }
     this.probesInFlight++;
     return true;
   }

@@ -655,3 +655,23 @@ describe('CircuitBreaker: slow calls', () => {
     expect(breaker.metrics().totals.slowCalls).toBe(3);
   });
 });
+
+// Regression (review): with `timeout: 0` a probe that never answers must not keep the circuit half-open forever.
+describe('CircuitBreaker: a probe that never answers', () => {
+  it('re-opens after resetTimeout, then lets a new probe close the circuit', async () => {
+    const { breaker, clock, changes } = setup();
+    await trip(breaker);
+    await clock.advance(1_000);
+    const hung = breaker.execute(() => new Promise<string>(() => undefined)); // the probe, never settles
+    expect(breaker.getState()).toBe('HALF_OPEN');
+    await clock.advance(500);
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ name: 'CircuitOpenError', state: 'HALF_OPEN' });
+    await clock.advance(500); // resetTimeout since half-open: the stuck probe counts as failed
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ name: 'CircuitOpenError', state: 'OPEN' });
+    expect(changes.at(-1)).toMatchObject({ from: 'HALF_OPEN', to: 'OPEN', reason: 'probe-stuck' });
+    await clock.advance(1_000);
+    await expect(breaker.execute(ok)).resolves.toBe('ok'); // a fresh probe
+    expect(breaker.getState()).toBe('CLOSED');
+    void hung;
+  });
+});
