@@ -78,8 +78,6 @@ export class CircuitBreaker {
   private probeSuccesses = 0;
   /** Calls started (or admitted as probes): drives the young-circuit rule and the sampling. */
   private tick = 0;
-  /** Untimed successes not yet in the window (see SAMPLE_MASK). */
-  private pendingSuccesses = 0;
   /** Handlers shared by the untimed calls of one generation, made when the circuit gets busy. */
   private fast: FastHandlers | undefined = undefined;
 
@@ -292,14 +290,9 @@ export class CircuitBreaker {
 
   /**
    * True when the circuit may be dropped: closed, not manual, with nothing in flight and unused for
-   * `idleMs`. Untimed successes not yet counted mean it was used since its last clock read.
+   * `idleMs`.
    */
   isEvictable(now: number, idleMs: number): boolean {
-    if (this.pendingSuccesses > 0) {
-      this.flush(now);
-      this.lastUsedAt = now;
-      return false;
-    }
     return (
       this.state === 'CLOSED' && !this.disabled && this.inFlight === 0 && now - this.lastUsedAt >= idleMs
     );
@@ -308,12 +301,11 @@ export class CircuitBreaker {
   /** The window's counts as they stand, without rolling it or changing anything (for log lines). */
   peekWindow(): { calls: number; failures: number; slowCalls: number } {
     const w = this.window;
-    return { calls: w.calls + this.pendingSuccesses, failures: w.failures, slowCalls: w.slowCalls };
+    return { calls: w.calls, failures: w.failures, slowCalls: w.slowCalls };
   }
 
   metrics(now = this.shared.clock.now()): CircuitMetrics {
     this.refresh(now);
-    this.flush(now);
     const w = this.window;
     w.roll(now);
     return {
@@ -408,14 +400,6 @@ export class CircuitBreaker {
     return this.fast;
   }
 
-  /** Counts untimed successes into the window, in the bucket of `now`. */
-  private flush(now: number): void {
-    if (this.pendingSuccesses > 0) {
-      this.window.recordSuccesses(now, this.pendingSuccesses);
-      this.pendingSuccesses = 0;
-    }
-  }
-
   /** @internal A success that was not timed: no clock read (see SAMPLE_MASK). */
   onUntimedSuccess<T>(value: T, gen: number): T {
     this.inFlight--;
@@ -448,7 +432,6 @@ export class CircuitBreaker {
       }
     }
     if (gen === this.generation) {
-      this.flush(now);
       this.window.record(now, false, false, slow);
       if (probe) this.probeEnded(!slow, now);
       else if (this.window.failures > 0 || this.window.slowCalls > 0) this.evaluate(now);
@@ -493,7 +476,6 @@ export class CircuitBreaker {
     this.totalFailures++;
     if (slow) this.totalSlow++;
     if (gen === this.generation) {
-      this.flush(now);
       this.window.record(now, true, false, slow);
       if (probe) this.probeEnded(false, now);
       else this.evaluate(now);
@@ -525,7 +507,6 @@ export class CircuitBreaker {
     const slow = slowMs > 0 && duration >= slowMs;
     if (slow) this.totalSlow++;
     if (gen === this.generation) {
-      this.flush(now);
       this.window.record(now, true, true, slow);
       if (probe) this.probeEnded(false, now);
       else this.evaluate(now);
@@ -583,7 +564,6 @@ export class CircuitBreaker {
     const from = this.state;
     if (from === to) return;
     if (!canTransition(from, to)) throw new Error(`Circuit "${this.name}": no transition ${from} → ${to}`);
-    this.flush(now);
     this.state = to;
     this.generation++;
     this.fast = undefined;

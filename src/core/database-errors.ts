@@ -4,8 +4,8 @@
  * which are transaction conflicts (the whole transaction must run again).
  */
 import { causeChain, codesOf } from './error-shapes.js';
-import { isCircuitOpenError, isTimeoutError, markErrorKind, hasErrorKind } from './errors.js';
-import { isRetryableDatabaseError } from './retry-classification.js';
+import { isCircuitOpenError, markErrorKind, hasErrorKind } from './errors.js';
+import { databaseCodesOf, driverAdapterCauses, isRetryableDatabaseError } from './retry-classification.js';
 
 /** Transient: worth another attempt, counts against the circuit. Permanent: neither. @publicApi */
 export type DatabaseErrorClass = 'transient' | 'permanent';
@@ -24,49 +24,8 @@ const PG_CONNECTION_LOSS = [
   'Client has encountered a connection error and is not queryable',
 ];
 
-/** SQLSTATEs of a server going away that the retry preset does not list: crash shutdown, and 57P01's cousins. */
-const SERVER_GONE_SQLSTATES = new Set(['57P02', '57P05']);
-
-/**
- * Kinds of the driver adapter's errors that mean the connection, not the query, failed. A raw query
- * (`$queryRaw`) reports them under the catch-all P2010, so the code alone does not tell.
- */
-const TRANSIENT_ADAPTER_KINDS = new Set([
-  'DatabaseNotReachable',
-  'ConnectionClosed',
-  'SocketTimeout',
-  'TooManyConnections',
-  'TransactionWriteConflict',
-]);
-
 /** Prisma's code for a write conflict or a deadlock, and the SQLSTATEs behind it. */
 const CONFLICT_CODES = new Set(['P2034', '40001', '40P01']);
-
-function driverAdapterCauses(error: unknown): Array<Record<string, unknown>> {
-  const causes: Array<Record<string, unknown>> = [];
-  for (const link of causeChain(error)) {
-    const adapterError = (link as { meta?: { driverAdapterError?: unknown } } | null)?.meta
-      ?.driverAdapterError;
-    if (adapterError === undefined) continue;
-    for (const inner of causeChain(adapterError)) {
-      if (typeof inner === 'object' && inner !== null) causes.push(inner as Record<string, unknown>);
-    }
-  }
-  return causes;
-}
-
-function driverAdapterCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  for (const cause of driverAdapterCauses(error)) {
-    if (typeof cause.originalCode === 'string') codes.push(cause.originalCode);
-    if (typeof cause.code === 'string') codes.push(cause.code);
-  }
-  return codes;
-}
-
-function allCodes(error: unknown): string[] {
-  return [...codesOf(error), ...driverAdapterCodes(error)];
-}
 
 /** True for `pg`'s code-less connection errors (see {@link PG_CONNECTION_LOSS}), anywhere in the cause chain. */
 export function isPgConnectionLoss(error: unknown): boolean {
@@ -82,26 +41,21 @@ export function isPgConnectionLoss(error: unknown): boolean {
  * @publicApi
  */
 export function isTransactionConflict(error: unknown): boolean {
-  return allCodes(error).some((code) => CONFLICT_CODES.has(code));
+  return databaseCodesOf(error).some((code) => CONFLICT_CODES.has(code));
 }
 
 /**
- * True for an error worth another attempt: the DATABASE retry preset's codes (connection lost or
- * refused, server shutting down or starting, pool timeout, serialization failure, deadlock), plus
- * SQLSTATE 57P02, the driver adapter's connection error kinds (which raw queries report under
- * P2010), `pg`'s code-less connection errors and our own `TimeoutError`. Never a constraint,
- * validation or not-found error (P2002, P2003, P2025...), nor a `CircuitOpenError`.
+ * True for an error worth another attempt: whatever the DATABASE retry preset retries (by code:
+ * connection lost or refused, server shutting down or starting, pool timeout, serialization failure,
+ * deadlock, the driver adapter's connection error kinds, our own `TimeoutError`), plus `pg`'s
+ * code-less connection errors. Never a constraint, validation or not-found error (P2002, P2003,
+ * P2025...), nor a `CircuitOpenError`.
  * @publicApi
  */
 export function isTransientDatabaseError(error: unknown): boolean {
   if (isCircuitOpenError(error)) return false;
   if (isRetryableDatabaseError(error)) return true;
-  if (isTimeoutError(error)) return true;
-  // Checked after the preset, which already said no to constraint errors that wrap a retryable code.
-  if (allCodes(error).some((code) => SERVER_GONE_SQLSTATES.has(code))) return !hasPermanentCode(error);
-  if (driverAdapterCauses(error).some((cause) => TRANSIENT_ADAPTER_KINDS.has(cause.kind as string))) {
-    return !hasPermanentCode(error);
-  }
+  // The one rule that is not by code: `pg` gives these errors no code at all.
   return isPgConnectionLoss(error) && !hasPermanentCode(error);
 }
 
@@ -125,7 +79,7 @@ export function describeDatabaseError(error: unknown): string {
   const kinds = driverAdapterCauses(error)
     .map((cause) => cause.kind)
     .filter((kind): kind is string => typeof kind === 'string' && kind !== 'postgres');
-  const codes = [...new Set([...allCodes(error), ...kinds])].slice(0, 3);
+  const codes = [...new Set([...databaseCodesOf(error), ...kinds])].slice(0, 3);
   const message =
     error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)
       ? String((error as { message: unknown }).message)

@@ -122,8 +122,22 @@ export const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set([
   '40001',
   '40P01',
   '57P01',
+  '57P02',
   '57P03',
+  '57P05',
   '53300',
+]);
+
+/**
+ * Kinds of the driver adapter's errors that mean the connection, not the query, failed. A raw query
+ * (`$queryRaw`) reports them under the catch-all P2010, so the code alone does not tell.
+ */
+const TRANSIENT_ADAPTER_KINDS: ReadonlySet<string> = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionWriteConflict',
 ]);
 
 /** Prisma codes that only wrap a driver error; the wrapped SQLSTATE decides. */
@@ -135,7 +149,8 @@ const PERMANENT_INIT_CODES = new Set(['P1000', 'P1003', 'P1010', 'P1012']);
 /**
  * The DATABASE preset's `retryIf`, by codes only (never by message text): Prisma P1001, P1002,
  * P1008, P1017, P2024, P2034, P2037 and `PrismaClientInitializationError`; SQLSTATE 40001, 40P01,
- * 57P01, 57P03, 53300 and 08xxx (also when Prisma's driver adapter wraps them in P2010 / P2039);
+ * 57P01, 57P02, 57P03, 57P05, 53300 and 08xxx (also when Prisma's driver adapter wraps them in P2010 / P2039),
+ * the driver adapter's connection error kinds;
  * ECONNREFUSED and ECONNRESET; our `TimeoutError`. Never a constraint or validation error
  * (P2002, P2025, SQLSTATE classes 22 and 23...), even when a retryable code sits deeper in the chain.
  * @publicApi
@@ -149,6 +164,8 @@ export function isRetryableDatabaseError(error: unknown): boolean {
     if (isRetryableDatabaseCode(code)) retryable = true;
   }
   if (retryable) return true;
+  if (driverAdapterCauses(error).some((cause) => TRANSIENT_ADAPTER_KINDS.has(cause.kind as string)))
+    return true;
   for (const link of causeChain(error)) {
     if (isTimeoutError(link)) return true;
     if (nameOf(link) === 'PrismaClientInitializationError') {
@@ -180,28 +197,37 @@ function isPermanentDatabaseCode(code: string): boolean {
 }
 
 /**
+ * The driver adapter's errors that Prisma keeps under `meta.driverAdapterError`, with their causes,
+ * wherever they sit in the cause chain.
+ */
+export function driverAdapterCauses(error: unknown): Array<Record<string, unknown>> {
+  const causes: Array<Record<string, unknown>> = [];
+  for (const link of causeChain(error)) {
+    const adapterError = (link as { meta?: { driverAdapterError?: unknown } } | null)?.meta
+      ?.driverAdapterError;
+    if (adapterError === undefined) continue;
+    for (const inner of causeChain(adapterError)) {
+      if (typeof inner === 'object' && inner !== null) causes.push(inner as Record<string, unknown>);
+    }
+  }
+  return causes;
+}
+
+/**
  * Codes along the cause chain, plus what Prisma keeps elsewhere: `errorCode` of an initialization
  * error, and the driver adapter's SQLSTATE (`meta.driverAdapterError.cause.originalCode` / `code`).
  */
-function databaseCodesOf(error: unknown): string[] {
+export function databaseCodesOf(error: unknown): string[] {
   const codes = codesOf(error);
   for (const link of causeChain(error)) {
     if (typeof link !== 'object' || link === null) continue;
-    const e = link as {
-      errorCode?: unknown;
-      originalCode?: unknown;
-      meta?: { driverAdapterError?: unknown };
-    };
+    const e = link as { errorCode?: unknown; originalCode?: unknown };
     if (typeof e.errorCode === 'string') codes.push(e.errorCode);
     if (typeof e.originalCode === 'string') codes.push(e.originalCode);
-    const adapterError = e.meta?.driverAdapterError;
-    if (adapterError !== undefined) {
-      codes.push(...codesOf(adapterError));
-      for (const inner of causeChain(adapterError)) {
-        const original = (inner as { originalCode?: unknown } | null)?.originalCode;
-        if (typeof original === 'string') codes.push(original);
-      }
-    }
+  }
+  for (const cause of driverAdapterCauses(error)) {
+    if (typeof cause.originalCode === 'string') codes.push(cause.originalCode);
+    if (typeof cause.code === 'string') codes.push(cause.code);
   }
   return codes;
 }

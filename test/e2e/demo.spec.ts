@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../support/postgres-server';
+import { freePort } from '../support/free-port';
 
 const root = join(__dirname, '..', '..');
 

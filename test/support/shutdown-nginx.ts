@@ -5,9 +5,10 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 
 /** nginx's path, or `undefined` with the reason it is unusable. */
 export function findNginx(): { path?: string; reason?: string } {
@@ -18,18 +19,6 @@ export function findNginx(): { path?: string; reason?: string } {
   const found = which.stdout.trim();
   if (which.status === 0 && found) return { path: found };
   return { reason: 'nginx is not installed (apt-get install nginx-light; .ci/run installs it)' };
-}
-
-/** A free 127.0.0.1 port (bound and released; the caller binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Nginx {

@@ -338,3 +338,27 @@ describe('Retry-After', () => {
     expect(retryAfterMsOf(new Error('no headers'), now)).toBeUndefined();
   });
 });
+
+// The code-based rules that DatabaseService needed are the DATABASE preset's own, so both agree.
+describe('DATABASE preset: server-gone SQLSTATEs and driver adapter connection kinds', () => {
+  it.each([
+    ['57P02 crash shutdown', Object.assign(new Error('terminating connection'), { code: '57P02' })],
+    [
+      'ConnectionClosed under P2010',
+      Object.assign(new Error('Raw query failed'), {
+        code: 'P2010',
+        meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'ConnectionClosed' } } },
+      }),
+    ],
+  ])('retries %s', (_name, error) => {
+    expect(isRetryableDatabaseError(error)).toBe(true);
+  });
+
+  it('still never retries a constraint error that wraps a connection kind', () => {
+    const error = Object.assign(new Error('Unique constraint failed'), {
+      code: 'P2002',
+      meta: { driverAdapterError: { cause: { kind: 'ConnectionClosed' } } },
+    });
+    expect(isRetryableDatabaseError(error)).toBe(false);
+  });
+});
