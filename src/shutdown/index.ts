@@ -1,4 +1,5 @@
 export type { HealthOptions } from './health.options.js';
+export type { HealthCheckFunction, HealthCheckOption } from './health-checks.js';
 export { ShutdownService } from './shutdown.service.js';
 export { ReliabilityHealthService } from './reliability-health.service.js';
 export type { HealthCheckDetail, HealthReport, HealthSnapshot } from './reliability-health.service.js';

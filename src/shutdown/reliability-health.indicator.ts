@@ -51,7 +51,18 @@ export class ReliabilityHealthIndicator {
     return { [key]: await this.health.databaseCheck() } as TerminusIndicatorResult<Key>;
   }
 
-  /** The whole readiness report (shutdown, critical circuits, database) as one indicator. */
+  /**
+   * One custom check of `forRoot({ health: { checks } })`, under its name unless `key` is given;
+   * `down` when no check has that name.
+   */
+  async check<Key extends string>(name: Key): Promise<TerminusIndicatorResult<Key>>;
+  async check<Key extends string>(name: string, key: Key): Promise<TerminusIndicatorResult<Key>>;
+  async check(name: string, key: string = name): Promise<TerminusIndicatorResult> {
+    const detail = await this.health.customCheck(name);
+    return { [key]: detail ?? { status: 'down', error: `no health check named "${name}"` } };
+  }
+
+  /** The whole readiness report (shutdown, critical circuits, database, custom checks) as one indicator. */
   async readiness<Key extends string = 'reliability'>(
     key: Key = 'reliability' as Key,
   ): Promise<TerminusIndicatorResult<Key>> {

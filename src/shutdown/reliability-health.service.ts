@@ -6,15 +6,12 @@ import { ReliabilityConfig } from '../config/reliability-config.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
 import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
 import { ReliabilityModuleOptions } from '../reliability-options.interface.js';
+import { HealthCheckDetail, HealthCheckRunner } from './health-checks.js';
 import { ResolvedHealthOptions } from './health.options.js';
 import { HEALTH_OPTIONS } from './health.tokens.js';
 import { ShutdownService } from './shutdown.service.js';
 
-/** The result of one check. @publicApi */
-export interface HealthCheckDetail {
-  status: 'up' | 'down';
-  [detail: string]: unknown;
-}
+export type { HealthCheckDetail } from './health-checks.js';
 
 /** The body of `/health/live` and `/health/ready`. @publicApi */
 export interface HealthReport {
@@ -40,6 +37,8 @@ interface DatabaseHealthCheck {
   healthCheck(): Promise<{ ok: boolean; latencyMs: number; error?: string }>;
 }
 
+const NOT_CHECKED: HealthCheckDetail = Object.freeze({ status: 'down', error: 'not checked: shutting down' });
+
 function report(checks: Record<string, HealthCheckDetail>): HealthReport {
   const ok = Object.values(checks).every((c) => c.status === 'up');
   return { status: ok ? 'ok' : 'error', checks };
@@ -60,6 +59,7 @@ export class ReliabilityHealthService {
   private readonly clock: Clock;
   private circuitLookup: Promise<CircuitStateReader | undefined> | undefined;
   private databaseLookup: Promise<DatabaseHealthCheck | undefined> | undefined;
+  private readonly custom: HealthCheckRunner;
 
   constructor(
     private readonly shutdown: ShutdownService,
@@ -69,6 +69,7 @@ export class ReliabilityHealthService {
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
   ) {
     this.clock = clock ?? systemClock;
+    this.custom = new HealthCheckRunner(options?.checks ?? [], this.clock);
   }
 
   /** Up while the process is not stuck, including during a normal shutdown. */
@@ -85,13 +86,35 @@ export class ReliabilityHealthService {
 
   /**
    * Down from the first moment of the shutdown; also while a critical circuit is open
-   * (`health.criticalCircuits`) or the database check fails (`health.database`).
+   * (`health.criticalCircuits`), the database check fails (`health.database`) or a custom
+   * check fails (`health.checks`, each under its name).
    */
   async readiness(): Promise<HealthReport> {
     const checks: Record<string, HealthCheckDetail> = { shutdown: this.shutdownCheck() };
     Object.assign(checks, await this.circuitChecks(this.options?.criticalCircuits ?? []));
-    if (this.databaseEnabled()) checks.database = await this.databaseCheck();
-    return report(checks);
+    const [database, custom] = await Promise.all([
+      this.databaseEnabled() ? this.databaseCheck() : undefined,
+      this.customChecks(),
+    ]);
+    if (database) checks.database = database;
+    return report(Object.assign(checks, custom));
+  }
+
+  /**
+   * The custom checks of `health.checks`, keyed by their names, run in parallel. Not run during
+   * the shutdown: readiness is down anyway, and the dependency may be closing.
+   */
+  async customChecks(): Promise<Record<string, HealthCheckDetail>> {
+    if (!this.shutdown.isShuttingDown()) return this.custom.runAll();
+    const checks: Record<string, HealthCheckDetail> = {};
+    for (const { name } of this.options?.checks ?? []) checks[name] = NOT_CHECKED;
+    return checks;
+  }
+
+  /** One custom check of `health.checks` by name; `undefined` when there is none of that name. */
+  async customCheck(name: string): Promise<HealthCheckDetail | undefined> {
+    if (!this.options?.checks.some((c) => c.name === name)) return undefined;
+    return this.shutdown.isShuttingDown() ? NOT_CHECKED : this.custom.runOne(name);
   }
 
   /** Both reports at once. */
@@ -125,7 +148,7 @@ export class ReliabilityHealthService {
 
   /** The database `SELECT 1`, bounded by DATABASE_HEALTH_TIMEOUT. Not run during shutdown. */
   async databaseCheck(): Promise<HealthCheckDetail> {
-    if (this.shutdown.isShuttingDown()) return { status: 'down', error: 'not checked: shutting down' };
+    if (this.shutdown.isShuttingDown()) return NOT_CHECKED;
     const database = await this.databaseService();
     if (!database) return { status: 'down', error: 'DatabaseService is not available' };
     const started = this.clock.now();

@@ -41,6 +41,12 @@ async function start(module: object, adapter: string): Promise<{ app: INestAppli
 
 const json = (o: Outcome): unknown => JSON.parse(o.body!);
 
+/** The whole JSON body (the load helper keeps only its first 500 characters). */
+async function fetchJson(port: number, path: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: await res.json() };
+}
+
 describe.each(['express', 'fastify'])('health endpoints (%s)', (adapter) => {
   let app: INestApplication | undefined;
   let agent: Agent;
@@ -157,6 +163,73 @@ describe.each(['express', 'fastify'])('health endpoints (%s)', (adapter) => {
     });
     app.get(CircuitBreakerService).close('payments');
     expect((await get(started.port, '/health/ready', agent)).status).toBe(200);
+  });
+
+  it('custom checks: shown under their names; passing, throwing, false and timed-out checks', async () => {
+    let desktopUp = true;
+    let aborted = false;
+    @Module({
+      imports: [
+        TerminusModule,
+        ReliabilityModule.forRoot({
+          health: {
+            checks: {
+              desktop: async () => desktopUp,
+              llm: () => {
+                if (!desktopUp) throw new Error('401 invalid x-api-key');
+              },
+              queue: {
+                timeoutMs: 40,
+                check: (signal) =>
+                  new Promise<void>((resolve) => {
+                    if (desktopUp) return resolve();
+                    signal.addEventListener('abort', () => ((aborted = true), resolve()));
+                  }),
+              },
+            },
+          },
+        }),
+      ],
+      controllers: [TerminusController],
+    })
+    class AppModule {}
+    const started = await start(AppModule, adapter);
+    app = started.app;
+    const up = await fetchJson(started.port, '/health/ready');
+    expect(up.status).toBe(200);
+    expect(up.body).toMatchObject({
+      status: 'ok',
+      checks: {
+        shutdown: { status: 'up' },
+        desktop: { status: 'up' },
+        llm: { status: 'up' },
+        queue: { status: 'up' },
+      },
+    });
+    desktopUp = false;
+    const t0 = Date.now();
+    const down = await fetchJson(started.port, '/health/ready');
+    const took = Date.now() - t0;
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({
+      status: 'error',
+      checks: {
+        shutdown: { status: 'up' },
+        desktop: { status: 'down', error: 'the check returned false' },
+        llm: { status: 'down', error: '401 invalid x-api-key' },
+        queue: { status: 'down', error: expect.stringMatching(/health check "queue".*40 ms/) },
+      },
+    });
+    expect(aborted).toBe(true);
+    // Bounded by the longest timeout (40 ms), not by the hanging probe.
+    expect(took).toBeLessThan(1000);
+    // The terminus indicator reads the same checks.
+    expect((await fetchJson(started.port, '/terminus')).body).toMatchObject({
+      status: 'error',
+      error: { reliability: { status: 'down', desktop: { status: 'down' } } },
+    });
+    desktopUp = true;
+    expect((await fetchJson(started.port, '/health/ready')).status).toBe(200);
   });
 
   it('readiness runs the DatabaseService check when a database is configured', async () => {

@@ -1,6 +1,7 @@
-import { FakeClock } from '../../src/core/clock';
-import { isReliabilityConfigError } from '../../src/core/errors';
+import { FakeClock, flushMicrotasks } from '../../src/core/clock';
+import { ReliabilityConfigError, isReliabilityConfigError } from '../../src/core/errors';
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
+import { ReliabilityModule } from '../../src/reliability.module';
 import { resolveHealthOptions } from '../../src/shutdown/health.options';
 import { HEALTH_OPTIONS, healthModuleParts } from '../../src/shutdown/health.parts';
 import { ReliabilityHealthIndicator } from '../../src/shutdown/reliability-health.indicator';
@@ -32,11 +33,25 @@ function shutdownStub(phase = 'RUNNING'): ShutdownService {
   } as unknown as ShutdownService;
 }
 
+function catchMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('did not throw');
+}
+
 const moduleRef = (moduleOptions: object = {}) => ({ get: () => moduleOptions }) as never;
 
 describe('health options', () => {
   it('defaults and normalizes the path', () => {
-    expect(resolveHealthOptions({})).toEqual({ path: 'health', criticalCircuits: [], database: undefined });
+    expect(resolveHealthOptions({})).toEqual({
+      path: 'health',
+      criticalCircuits: [],
+      database: undefined,
+      checks: [],
+    });
     expect(resolveHealthOptions({ path: '/internal/health/', criticalCircuits: ['a', 'a'] })).toMatchObject({
       path: 'internal/health',
       criticalCircuits: ['a'],
@@ -55,6 +70,44 @@ describe('health options', () => {
       expect(message).toContain('health.database="yes"');
       expect(message).toContain('health.extra=1: is not a known option');
     }
+  });
+
+  it('custom checks: a function or { check, timeoutMs }, 1000 ms unless given', () => {
+    const ping = () => true;
+    expect(
+      resolveHealthOptions({ checks: { desktop: ping, llm: { check: ping, timeoutMs: 50 } } }).checks,
+    ).toEqual([
+      { name: 'desktop', check: ping, timeoutMs: 1000 },
+      { name: 'llm', check: ping, timeoutMs: 50 },
+    ]);
+  });
+
+  it('custom checks: a bad check fails at startup, naming the check', () => {
+    const bad = {
+      desktop: 'http://127.0.0.1:9990',
+      llm: { check: () => true, timeoutMs: 0 },
+      queue: { timeoutMs: 10 },
+      cache: { check: () => true, timeout: 10 },
+      shutdown: () => true,
+      'circuit:x': () => true,
+    };
+    expect(() => resolveHealthOptions({ checks: bad } as never)).toThrow(ReliabilityConfigError);
+    const message = catchMessage(() => resolveHealthOptions({ checks: bad } as never));
+    expect(message).toContain('health.checks.desktop="http://127.0.0.1:9990": must be a function or { check');
+    expect(message).toContain('health.checks.llm.timeoutMs=0: must be a number of ms above 0');
+    expect(message).toContain('health.checks.queue={"timeoutMs":10}: must be a function or { check');
+    expect(message).toContain(
+      'health.checks.cache.timeout=10: is not a known option; known: check, timeoutMs',
+    );
+    expect(message).toContain('health.checks.shutdown="shutdown": is a reserved name');
+    expect(message).toContain('health.checks.circuit:x="circuit:x": is a reserved name');
+    // At startup: forRoot() throws.
+    expect(() => ReliabilityModule.forRoot({ health: { checks: { desktop: 'ping' } } } as never)).toThrow(
+      /health\.checks\.desktop="ping": must be a function/,
+    );
+    expect(catchMessage(() => resolveHealthOptions({ checks: [() => true] } as never))).toContain(
+      'health.checks=[null]: must be an object of named checks',
+    );
   });
 
   it('healthModuleParts adds a controller only when health is configured', () => {
@@ -176,6 +229,118 @@ describe('ReliabilityHealthService', () => {
       error: 'not checked: shutting down',
     });
     expect(called).toBe(false);
+  });
+});
+
+describe('ReliabilityHealthService: custom checks (health.checks)', () => {
+  const config = resolveReliabilityConfig({}, () => undefined);
+  let clock: FakeClock;
+  beforeEach(() => (clock = new FakeClock()));
+  const make = (checks: Record<string, unknown>, phase?: string) =>
+    new TestHealthService(
+      shutdownStub(phase),
+      moduleRef(),
+      config,
+      resolveHealthOptions({ checks } as never),
+      clock,
+    );
+
+  it('passes, throws, rejects and returns false: each under its name, and readiness follows', async () => {
+    const service = make({
+      desktop: () => true,
+      queue: async () => undefined,
+      llm: () => {
+        throw new Error('no API key');
+      },
+      cache: async () => Promise.reject(new Error('ECONNREFUSED')),
+      search: async () => false,
+    });
+    const ready = await service.readiness();
+    expect(ready).toEqual({
+      status: 'error',
+      checks: {
+        shutdown: { status: 'up', phase: 'RUNNING' },
+        desktop: { status: 'up', latencyMs: 0 },
+        queue: { status: 'up', latencyMs: 0 },
+        llm: { status: 'down', latencyMs: 0, error: 'no API key' },
+        cache: { status: 'down', latencyMs: 0, error: 'ECONNREFUSED' },
+        search: { status: 'down', latencyMs: 0, error: 'the check returned false' },
+      },
+    });
+    expect((await make({ desktop: () => true, queue: async () => 'pong' }).readiness()).status).toBe('ok');
+  });
+
+  it('a check past its timeout fails, its signal is aborted, and no timer is left behind', async () => {
+    let signal: AbortSignal | undefined;
+    const service = make({
+      slow: { check: (s: AbortSignal) => ((signal = s), new Promise(() => undefined)), timeoutMs: 50 },
+      hanging: () => new Promise(() => undefined),
+      fast: () => true,
+    });
+    const pending = service.readiness();
+    await clock.advance(49);
+    expect(signal?.aborted).toBe(false);
+    await clock.advance(1);
+    expect(signal?.aborted).toBe(true);
+    await clock.advance(950);
+    const ready = await pending;
+    expect(ready.checks.slow).toEqual({
+      status: 'down',
+      latencyMs: 50,
+      error: expect.stringMatching(/health check "slow".*50 ms/),
+    });
+    expect(ready.checks.hanging).toMatchObject({ status: 'down', latencyMs: 1000 });
+    expect(ready.checks.fast).toEqual({ status: 'up', latencyMs: 0 });
+    expect(clock.pendingTimers()).toBe(0);
+    // A check that settles in time withdraws its deadline at once.
+    await make({ fast: () => true }).readiness();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('probes that arrive while a check runs share its run', async () => {
+    let calls = 0;
+    let release!: () => void;
+    const service = make({ desktop: () => (calls++, new Promise<void>((r) => (release = r))) });
+    const first = service.readiness();
+    const second = service.readiness();
+    await flushMicrotasks();
+    release();
+    expect((await first).checks.desktop).toMatchObject({ status: 'up' });
+    expect((await second).checks.desktop).toMatchObject({ status: 'up' });
+    expect(calls).toBe(1);
+    const third = service.readiness();
+    await flushMicrotasks();
+    release();
+    await third;
+    expect(calls).toBe(2);
+  });
+
+  it('does not run the checks during shutdown', async () => {
+    let called = false;
+    const service = make({ desktop: () => (called = true) }, 'DRAINING');
+    expect((await service.readiness()).checks.desktop).toEqual({
+      status: 'down',
+      error: 'not checked: shutting down',
+    });
+    expect(await service.customCheck('desktop')).toEqual({
+      status: 'down',
+      error: 'not checked: shutting down',
+    });
+    expect(called).toBe(false);
+  });
+
+  it('the terminus indicator: check(name) under its name or a key; an unknown name is down', async () => {
+    const indicator = new ReliabilityHealthIndicator(make({ desktop: () => true, llm: async () => false }));
+    expect(await indicator.check('desktop')).toEqual({ desktop: { status: 'up', latencyMs: 0 } });
+    expect(await indicator.check('llm', 'model')).toEqual({
+      model: { status: 'down', latencyMs: 0, error: 'the check returned false' },
+    });
+    expect(await indicator.check('nope')).toEqual({
+      nope: { status: 'down', error: 'no health check named "nope"' },
+    });
+    expect(await indicator.readiness()).toMatchObject({
+      reliability: { status: 'down', desktop: { status: 'up' }, llm: { status: 'down' } },
+    });
   });
 });
 
