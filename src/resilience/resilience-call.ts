@@ -5,7 +5,7 @@ import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
 import { isRetryPolicy } from '../core/retry.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
-import { isClientError, markUnretryable } from './resilience-errors.js';
+import { clientClosedRequest, isClientError, markUnretryable } from './resilience-errors.js';
 import type { ResilienceRoute } from './resilience-route.js';
 import { AbortScope, isOwnTimeout, markOwnTimeout, runScoped } from './resilience-scope.js';
 import { bindAttemptScope } from './resilience-signal.decorator.js';
@@ -61,6 +61,7 @@ export class RouteCall implements Unsubscribable {
     const { route, host } = this;
     route.metrics.requests++;
     this.started = host.clock.now();
+    watchClient(this, this.context.getArgByIndex(1));
     let pipeline: Promise<unknown>;
     if (route.totalTimeoutMs > 0) {
       const total = (this.total = new AbortScope());
@@ -78,6 +79,7 @@ export class RouteCall implements Unsubscribable {
     pipeline.then(
       (value) => {
         this.settled = true;
+        if (this.abandoned !== undefined) return this.endAbandoned(subscriber);
         const metrics = this.route.metrics;
         metrics.successes++;
         metrics.latency.record(this.host.clock.now() - this.started);
@@ -86,6 +88,7 @@ export class RouteCall implements Unsubscribable {
       },
       (error: unknown) => {
         this.settled = true;
+        if (this.abandoned !== undefined) return this.endAbandoned(subscriber);
         this.route.metrics.latency.record(this.host.clock.now() - this.started);
         let body: unknown;
         try {
@@ -117,13 +120,24 @@ export class RouteCall implements Unsubscribable {
     );
   }
 
-  /** Nest unsubscribed: after the end (nothing to do), or because the client went away (stop the handler). */
+  /**
+   * Nest unsubscribed, or the response closed before its answer: after the end (nothing to do), or
+   * because the client went away (stop the handler; the attempt settles with an `AbortError`).
+   */
   unsubscribe(): void {
     if (this.settled) return;
     this.settled = true;
     const reason = (this.abandoned = new DOMException('The request was abandoned', 'AbortError'));
     this.total?.abort(reason);
     this.current?.abort(reason);
+  }
+
+  /** Nobody waits for the answer: no fallback, no mapping, no Retry-After header on a closed response. */
+  private endAbandoned(subscriber: Pick<Subscriber<unknown>, 'error'>): void {
+    this.route.metrics.abandoned++;
+    // Nest's HTTP layer awaits the last value and never unsubscribes: end it, with an HttpException
+    // so that Nest's exception filter does not log it as an unhandled error.
+    subscriber.error(clientClosedRequest(this.abandoned));
   }
 
   // ---- the handler's Observable -------------------------------------------------------
@@ -199,14 +213,27 @@ export class RouteCall implements Unsubscribable {
           last = value;
         },
         error: (error: unknown) => {
+          scope.onAbort = undefined;
           this.onHandlerError(error);
           reject(error);
         },
-        complete: () => resolve(last),
+        complete: () => {
+          // A later abort (a total timeout during the next backoff) has nothing left to stop.
+          scope.onAbort = undefined;
+          resolve(last);
+        },
       });
       // An abort (timeout, total timeout, client gone) unsubscribes an Observable handler, which
-      // stops its producer.
-      if (!subscription.closed) scope.onAbort = () => subscription.unsubscribe();
+      // stops its producer, and settles the attempt at once with the abort's reason: the breaker
+      // awaiting it must see an outcome now, not whenever the handler would have answered (never,
+      // for a hung dependency). A total timeout's TimeoutError is then the circuit's failure, a
+      // client's AbortError is not counted, and a probe gives its slot back.
+      if (!subscription.closed) {
+        scope.onAbort = () => {
+          subscription.unsubscribe();
+          reject(scope.reason);
+        };
+      }
     });
   }
 
@@ -244,6 +271,28 @@ export class RouteCall implements Unsubscribable {
     };
     return isThenable(served) ? Promise.resolve(served).then(serve) : serve(served);
   }
+}
+
+const ROUTE_CALL = Symbol('nestjs-reliability.route-call');
+
+/**
+ * Nest's HTTP layer awaits the interceptor's last value and never unsubscribes when the client goes
+ * away, so the call listens for the raw response's `close` itself (`reply.raw` on Fastify). One
+ * shared listener, reading the call from the response, keeps the hot path free of closures.
+ */
+function watchClient(call: RouteCall, response: unknown): void {
+  const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as
+    | { on?: unknown; [ROUTE_CALL]?: RouteCall }
+    | undefined;
+  if (raw === undefined || raw === null || typeof raw.on !== 'function') return;
+  raw[ROUTE_CALL] = call;
+  (raw.on as (event: string, listener: () => void) => void).call(raw, 'close', onResponseClose);
+}
+
+/** `close` fires after every response; only one that closed unfinished means the client left. */
+function onResponseClose(this: { writableFinished?: boolean; [ROUTE_CALL]?: RouteCall }): void {
+  const call = this[ROUTE_CALL];
+  if (call !== undefined && !call.settled && this.writableFinished !== true) call.unsubscribe();
 }
 
 /** The circuit's own timeout aborts the attempt too, and counts as the route's timeout. */

@@ -1,4 +1,4 @@
-import { GatewayTimeoutException, ServiceUnavailableException } from '@nestjs/common';
+import { GatewayTimeoutException, HttpException, ServiceUnavailableException } from '@nestjs/common';
 import type { CircuitOpenError } from '../core/errors.js';
 import { statusOf } from '../core/error-shapes.js';
 
@@ -36,4 +36,12 @@ export function gatewayTimeout(cause: unknown): GatewayTimeoutException {
 /** 503 for an open circuit; the caller sets `Retry-After`. */
 export function serviceUnavailable(cause: unknown): ServiceUnavailableException {
   return new ServiceUnavailableException(undefined, { cause, description: 'Service Unavailable' });
+}
+
+/** Status of a request whose client went away before the answer (nginx's 499): nobody reads it. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** Ends a request whose client went away: an HttpException, so that Nest does not log it as unhandled. */
+export function clientClosedRequest(cause: unknown): HttpException {
+  return new HttpException('Client Closed Request', CLIENT_CLOSED_REQUEST, { cause });
 }

@@ -2,7 +2,7 @@ import { LatencyHistogram, LatencySummary } from '../core/latency-histogram.js';
 
 /**
  * Counters of one circuit name (by default one route), since the app started. Every request
- * ends as exactly one of `successes`, `failures` or `clientErrors`.
+ * ends as exactly one of `successes`, `failures`, `clientErrors` or `abandoned`.
  * @publicApi
  */
 export interface RouteResilienceMetrics {
@@ -18,6 +18,11 @@ export interface RouteResilienceMetrics {
   failures: number;
   /** Requests whose handler threw a 4xx error, passed through unchanged. */
   clientErrors: number;
+  /**
+   * Requests whose client went away before the answer: the attempt in flight was aborted, not
+   * counted by the circuit, and neither a fallback nor a retry followed.
+   */
+  abandoned: number;
   /** Failures answered by the fallback. */
   fallbacks: number;
   /** Attempt timeouts (`timeoutMs`) and total timeouts (`totalTimeoutMs`) that fired. */
@@ -36,6 +41,7 @@ export class RouteMetricsRecord {
   successes = 0;
   failures = 0;
   clientErrors = 0;
+  abandoned = 0;
   fallbacks = 0;
   timeouts = 0;
   retries = 0;
@@ -53,6 +59,7 @@ export class RouteMetricsRecord {
       successes: this.successes,
       failures: this.failures,
       clientErrors: this.clientErrors,
+      abandoned: this.abandoned,
       fallbacks: this.fallbacks,
       timeouts: this.timeouts,
       retries: this.retries,
@@ -62,7 +69,7 @@ export class RouteMetricsRecord {
   }
 
   reset(): void {
-    this.requests = this.successes = this.failures = this.clientErrors = 0;
+    this.requests = this.successes = this.failures = this.clientErrors = this.abandoned = 0;
     this.fallbacks = this.timeouts = this.retries = this.circuitRejections = 0;
     this.latency.reset();
   }

@@ -87,7 +87,13 @@ function setup(overrides: Partial<ResilienceRoute> = {}, method = 'GET') {
     defer(() => from(Promise.resolve().then(() => handler(resilienceSignalOf(req))))),
   );
   const call = () => new RouteCall(host, route, context, { handle }).run();
+  /** Starts a request and keeps its RouteCall, to unsubscribe it as Nest does when the client leaves. */
+  const start = () => {
+    const rc = new RouteCall(host, route, context, { handle });
+    return { rc, outcome: rc.run().catch((e: unknown) => e) };
+  };
   return {
+    start,
     clock,
     circuits,
     route,
@@ -266,11 +272,118 @@ describe('RouteCall', () => {
       context,
       { handle: t.handle },
     );
-    void call.run();
+    const outcome = call.run().catch((e: unknown) => e);
     await t.clock.advance(0);
     call.unsubscribe();
     expect(signal?.aborted).toBe(true);
     expect((signal?.reason as DOMException).name).toBe('AbortError');
+    expect(await outcome).toMatchObject({ status: 499 });
+  });
+});
+
+// Regression (issue 10, defect 1): an aborted attempt settled never, so the breaker awaiting it kept
+// it in flight for ever (timeoutMs: 0) or filed it when the attempt timeout passed (60 s later).
+describe('RouteCall: an aborted attempt settles at once', () => {
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('totalTimeoutMs with no attempt timeout: each request is a circuit failure, and the circuit opens', async () => {
+    const t = setup({ totalTimeoutMs: 100, timeoutMs: 0 });
+    t.setHandler(never);
+    for (let i = 0; i < 2; i++) {
+      const { outcome } = t.start();
+      await t.clock.advance(100);
+      expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+      await flush();
+      const m = t.circuits.get('test')!.metrics();
+      expect(m.inFlight).toBe(0);
+      expect(m.failures).toBe(i + 1); // in the window
+    }
+    expect(t.circuits.get('test')!.metrics().state).toBe('OPEN');
+    expect(await t.start().outcome).toBeInstanceOf(ServiceUnavailableException);
+    expect(t.handle).toHaveBeenCalledTimes(2);
+  });
+
+  it('totalTimeoutMs under a longer attempt timeout: filed at the total timeout, one route timeout', async () => {
+    const t = setup({ totalTimeoutMs: 1_000, timeoutMs: 60_000 });
+    t.setHandler(never);
+    const { outcome } = t.start();
+    await t.clock.advance(1_000);
+    expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+    await flush();
+    let m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ inFlight: 0, failures: 1 });
+    expect(m.latency.max).toBeLessThanOrEqual(1_000);
+    expect(t.route.metrics.snapshot()).toMatchObject({ timeouts: 1, failures: 1 });
+    await t.clock.advance(60_000);
+    m = t.circuits.get('test')!.metrics();
+    expect(m.totals.failures).toBe(1);
+    expect(t.route.metrics.snapshot()).toMatchObject({ timeouts: 1, failures: 1 });
+  });
+
+  it('a client that went away: not counted by the circuit, no timeout later, no fallback', async () => {
+    const fallback = jest.fn(() => 'nobody reads this');
+    const t = setup({ timeoutMs: 60_000, fallback });
+    t.setHandler(never);
+    for (let i = 0; i < 5; i++) {
+      const { rc, outcome } = t.start();
+      await t.clock.advance(10);
+      rc.unsubscribe();
+      expect(await outcome).toMatchObject({ status: 499 });
+    }
+    await flush();
+    let m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ state: 'CLOSED', inFlight: 0, failures: 0 });
+    expect(m.totals).toMatchObject({ ignored: 5, failures: 0 });
+    await t.clock.advance(60_000);
+    m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ state: 'CLOSED', inFlight: 0, failures: 0 });
+    expect(t.route.metrics.snapshot()).toMatchObject({
+      requests: 5,
+      abandoned: 5,
+      failures: 0,
+      timeouts: 0,
+      fallbacks: 0,
+    });
+    expect(fallback).not.toHaveBeenCalled();
+  });
+
+  async function openThenProbe(t: ReturnType<typeof setup>) {
+    let n = 0;
+    t.setHandler(() => {
+      if (++n <= 2) throw new Error('down');
+      return never();
+    });
+    await t.start().outcome;
+    await t.start().outcome;
+    expect(t.circuits.get('test')!.metrics().state).toBe('OPEN');
+    await t.clock.advance(5_000);
+    const probe = t.start();
+    await t.clock.advance(0);
+    expect(t.handle).toHaveBeenCalledTimes(3);
+    return probe;
+  }
+
+  it('a probe hung past totalTimeoutMs fails at once and re-opens the circuit', async () => {
+    const t = setup({ totalTimeoutMs: 100 });
+    const probe = await openThenProbe(t);
+    await t.clock.advance(100);
+    expect(await probe.outcome).toBeInstanceOf(GatewayTimeoutException);
+    await flush();
+    const m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ state: 'OPEN', inFlight: 0 });
+    expect(m.lastStateChange?.reason).toBe('probe-failed');
+  });
+
+  it("a probe whose client went away gives its slot back: the next request is the probe", async () => {
+    const t = setup();
+    const probe = await openThenProbe(t);
+    probe.rc.unsubscribe();
+    await probe.outcome;
+    await flush();
+    expect(t.circuits.get('test')!.metrics()).toMatchObject({ state: 'HALF_OPEN', inFlight: 0 });
+    t.setHandler(() => 'recovered');
+    await expect(t.start().outcome).resolves.toBe('recovered');
+    expect(t.circuits.get('test')!.metrics().state).toBe('CLOSED');
   });
 });
 
