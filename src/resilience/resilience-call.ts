@@ -176,6 +176,11 @@ export class RouteCall implements Unsubscribable {
   }
 
   private attempt(attempt: number): Promise<unknown> {
+    // Aborted (total timeout, client gone) while the retry loop was between two attempts: the
+    // circuit must not file an attempt that never ran.
+    const total = this.total;
+    if (total !== undefined && total.aborted) return Promise.reject(total.reason);
+    if (this.abandoned !== undefined) return Promise.reject(this.abandoned);
     if (attempt > 1) this.route.metrics.retries++;
     if (!this.route.breaker) return this.guarded(undefined);
     // Only when the circuit times the call itself (a forRoot timeout) does the attempt take the
@@ -189,9 +194,6 @@ export class RouteCall implements Unsubscribable {
   /** Inside the breaker: the attempt timeout around one handler call. */
   private guarded(circuitSignal: AbortSignal | undefined): Promise<unknown> {
     const total = this.total;
-    if (total !== undefined && total.aborted) return Promise.reject(total.reason);
-    // Abandoned: no further attempt (the retry loop may still be between two).
-    if (this.abandoned !== undefined) return Promise.reject(this.abandoned);
     const scope = new AbortScope();
     this.current = scope;
     if (total !== undefined) total.child = scope;

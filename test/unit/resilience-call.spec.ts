@@ -347,6 +347,21 @@ describe('RouteCall: an aborted attempt settles at once', () => {
     expect(fallback).not.toHaveBeenCalled();
   });
 
+  it('a client gone during a backoff: no further attempt, and the circuit files none', async () => {
+    const t = setup({ retry: { ...RETRY, name: 'test' }, circuitOptions: { volumeThreshold: 100 } });
+    t.setHandler(() => {
+      throw new Error('transient');
+    });
+    const { rc, outcome } = t.start();
+    await t.clock.advance(0);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    rc.unsubscribe();
+    await t.clock.advance(100);
+    expect(await outcome).toMatchObject({ status: 499 });
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    expect(t.circuits.get('test')!.metrics().totals).toMatchObject({ calls: 1, failures: 1, ignored: 0 });
+  });
+
   async function openThenProbe(t: ReturnType<typeof setup>) {
     let n = 0;
     t.setHandler(() => {
