@@ -251,7 +251,9 @@ export class RouteCall implements Unsubscribable {
     metrics.failures++;
     let reason: ResilienceFailureReason = 'error';
     if (ownTimeout) reason = 'timeout';
-    else if (isCircuitOpenError(error) && error.circuit === route.name) {
+    else if (isCircuitOpenError(error)) {
+      // The route's circuit or one the handler called (a dependency's): either way the request was
+      // refused without trying, and the client should come back after Retry-After.
       reason = 'circuit-open';
       metrics.circuitRejections++;
     }

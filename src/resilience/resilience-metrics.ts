@@ -29,7 +29,11 @@ export interface RouteResilienceMetrics {
   timeouts: number;
   /** Handler calls beyond the first, over all requests. */
   retries: number;
-  /** Requests rejected by the open (or saturated half-open) circuit. */
+  /**
+   * Requests refused by an open (or saturated half-open) circuit: the route's own, or one that the
+   * handler called (a `CircuitOpenError` from a service's circuit). Each circuit's own rejections
+   * are in `CircuitBreakerService.getCircuitMetrics(name)`.
+   */
   circuitRejections: number;
   /** Latency of the whole request, retries included and the fallback excluded, in ms. */
   latency: LatencySummary;

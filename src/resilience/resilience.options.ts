@@ -12,7 +12,10 @@ export type ResilienceFailureReason = 'error' | 'timeout' | 'circuit-open';
 export interface ResilienceFallbackContext {
   /** The circuit (and metrics) name of the route. */
   readonly name: string;
-  /** `timeout` (ours: `timeoutMs` or `totalTimeoutMs`), `circuit-open`, or `error` (anything else). */
+  /**
+   * `timeout` (ours: `timeoutMs` or `totalTimeoutMs`), `circuit-open` (a `CircuitOpenError` of any
+   * circuit: the route's own or one the handler called), or `error` (anything else).
+   */
   readonly reason: ResilienceFailureReason;
   /** Handler calls made for this request (0 when the circuit rejected the first one). */
   readonly attempts: number;

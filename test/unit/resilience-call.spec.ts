@@ -7,7 +7,7 @@ import { GatewayTimeoutException, ServiceUnavailableException } from '@nestjs/co
 import { defer, from } from 'rxjs';
 import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker-registry';
 import { FakeClock } from '../../src/core/clock';
-import { isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
+import { CircuitOpenError, isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
 import { RetryService } from '../../src/retry/retry.service';
 import { RouteCall, RouteCallHost } from '../../src/resilience/resilience-call';
 import {
@@ -278,6 +278,31 @@ describe('RouteCall', () => {
     expect(signal?.aborted).toBe(true);
     expect((signal?.reason as DOMException).name).toBe('AbortError');
     expect(await outcome).toMatchObject({ status: 499 });
+  });
+});
+
+// Regression (issue 10, defect 9): a CircuitOpenError of the circuit a handler called was an 'error'.
+describe("RouteCall: an open circuit the handler called (a dependency's)", () => {
+  const innerOpen = () => new CircuitOpenError('anthropic', 'OPEN', 2_500);
+
+  it("answers 503 with the inner circuit's Retry-After when there is no fallback", async () => {
+    const t = setup();
+    t.setHandler(() => Promise.reject(innerOpen()));
+    const error = await t.call().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    expect(t.res.headers['Retry-After']).toBe('3');
+    expect(t.route.metrics.snapshot()).toMatchObject({ failures: 1, circuitRejections: 1 });
+  });
+
+  it("serves the fallback with reason 'circuit-open'", async () => {
+    const fallback = jest.fn(() => 'cached');
+    const t = setup({ fallback });
+    t.setHandler(() => Promise.reject(innerOpen()));
+    await expect(t.call()).resolves.toBe('cached');
+    expect(fallback).toHaveBeenCalledWith(
+      expect.objectContaining({ circuit: 'anthropic' }),
+      expect.objectContaining({ name: 'test', reason: 'circuit-open', attempts: 1 }),
+    );
   });
 });
 
