@@ -22,6 +22,7 @@ export interface RouteCallHost {
   executeWithRetry(fn: (attempt: number) => Promise<unknown>, config: RetryConfig): Promise<unknown>;
   isHeadersSent(response: unknown): boolean;
   setStatus(response: unknown, status: number): void;
+  setHeader(response: unknown, name: string, value: string): void;
   /** Maps a failure nobody replaced to what the client gets (504, 503 + Retry-After, or the error). */
   toHttpError(error: unknown, reason: ResilienceFailureReason, context: ExecutionContext): unknown;
   /** Called when a failed attempt had already started its response (once per route). */
@@ -239,38 +240,48 @@ export class RouteCall implements Unsubscribable {
     });
   }
 
-  /** The fallback layer: client errors pass, the rest is replaced or mapped. */
+  /**
+   * The fallback layer. By default the handler's own 4xx passes unchanged and every other failure
+   * is replaced; `fallbackIf` replaces that rule. What is not replaced is mapped (504, 503).
+   */
   private recover(error: unknown): unknown {
     const { route, host, context } = this;
     const metrics = route.metrics;
     const ownTimeout = isOwnTimeout(error);
-    if (!ownTimeout && isClientError(error)) {
-      metrics.clientErrors++;
-      throw error;
-    }
-    metrics.failures++;
+    const clientError = !ownTimeout && isClientError(error);
     let reason: ResilienceFailureReason = 'error';
-    if (ownTimeout) reason = 'timeout';
-    else if (isCircuitOpenError(error)) {
-      // The route's circuit or one the handler called (a dependency's): either way the request was
-      // refused without trying, and the client should come back after Retry-After.
-      reason = 'circuit-open';
-      metrics.circuitRejections++;
+    if (clientError) {
+      metrics.clientErrors++;
+    } else {
+      metrics.failures++;
+      if (ownTimeout) reason = 'timeout';
+      else if (isCircuitOpenError(error)) {
+        // The route's circuit or one the handler called (a dependency's): either way the request was
+        // refused without trying, and the client should come back after Retry-After.
+        reason = 'circuit-open';
+        metrics.circuitRejections++;
+      }
     }
     const response = context.getArgByIndex(1);
     // Part of the response is on the wire: nothing can replace it.
     if (host.isHeadersSent(response)) throw error;
-    if (route.fallback === undefined) throw host.toHttpError(error, reason, context);
+    const fallback = route.fallback;
+    if (fallback === undefined) throw clientError ? error : host.toHttpError(error, reason, context);
     const fallbackContext: ResilienceFallbackContext = {
       name: route.name,
       reason,
       attempts: this.attempts,
       executionContext: context,
     };
-    const served = route.fallback(error, fallbackContext);
+    const fallbackIf = route.fallbackIf;
+    const wanted = fallbackIf === undefined ? !clientError : fallbackIf(error, fallbackContext) === true;
+    if (!wanted) throw clientError ? error : host.toHttpError(error, reason, context);
+    const served = fallback(error, fallbackContext);
     const serve = (body: unknown): unknown => {
       metrics.fallbacks++;
       host.setStatus(response, route.fallbackStatus);
+      // A fallback body looks like a real answer: say that it is not, and why.
+      if (route.fallbackHeader !== undefined) host.setHeader(response, route.fallbackHeader, reason);
       return body;
     };
     return isThenable(served) ? Promise.resolve(served).then(serve) : serve(served);
@@ -286,8 +297,7 @@ const ROUTE_CALL = Symbol('nestjs-reliability.route-call');
  */
 function watchClient(call: RouteCall, response: unknown): void {
   const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as
-    | { on?: unknown; [ROUTE_CALL]?: RouteCall }
-    | undefined;
+    { on?: unknown; [ROUTE_CALL]?: RouteCall } | undefined;
   if (raw === undefined || raw === null || typeof raw.on !== 'function') return;
   raw[ROUTE_CALL] = call;
   (raw.on as (event: string, listener: () => void) => void).call(raw, 'close', onResponseClose);

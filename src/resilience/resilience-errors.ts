@@ -1,6 +1,5 @@
 import { GatewayTimeoutException, HttpException, ServiceUnavailableException } from '@nestjs/common';
 import type { CircuitOpenError } from '../core/errors.js';
-import { statusOf } from '../core/error-shapes.js';
 
 /** Errors that must not be retried whatever the retry policy says (their response is on the wire). */
 const UNRETRYABLE = new WeakSet<object>();
@@ -17,10 +16,27 @@ export function isUnretryable(error: unknown): boolean {
   );
 }
 
-/** A 4xx from the handler (or its pipes): the caller's mistake, passed through unchanged and never replaced. */
+/**
+ * The handler's own `HttpException` 4xx (validation errors included): the caller's mistake, passed
+ * through unchanged and not replaced by default. A dependency's error that merely carries a 4xx
+ * `status` (an upstream 401 for a bad API key) is not the caller's: it is a failure of the route.
+ */
 export function isClientError(error: unknown): boolean {
-  const status = statusOf(error);
-  return status !== undefined && status >= 400 && status < 500;
+  if (!isHttpException(error)) return false;
+  const status = error.getStatus();
+  return status >= 400 && status < 500;
+}
+
+/** `instanceof`, or Nest's shape where two copies of `@nestjs/common` are loaded. */
+function isHttpException(error: unknown): error is { getStatus(): number } {
+  if (error instanceof HttpException) return true;
+  const e = error as { getStatus?: unknown; getResponse?: unknown } | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.getStatus === 'function' &&
+    typeof e.getResponse === 'function'
+  );
 }
 
 /** Seconds for `Retry-After`: the circuit's remaining open time, rounded up, at least 1. */

@@ -16,14 +16,14 @@ export interface RouteResilienceMetrics {
   successes: number;
   /** Requests that failed: error, timeout or open circuit, whether or not a fallback was served. */
   failures: number;
-  /** Requests whose handler threw a 4xx error, passed through unchanged. */
+  /** Requests whose handler threw its own `HttpException` 4xx (validation errors included). */
   clientErrors: number;
   /**
    * Requests whose client went away before the answer: the attempt in flight was aborted, not
    * counted by the circuit, and neither a fallback nor a retry followed.
    */
   abandoned: number;
-  /** Failures answered by the fallback. */
+  /** Requests answered by the fallback: failures, and the client errors that `fallbackIf` served. */
   fallbacks: number;
   /** Attempt timeouts (`timeoutMs`) and total timeouts (`totalTimeoutMs`) that fired. */
   timeouts: number;

@@ -119,6 +119,11 @@ export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
   }
 
   /** @internal */
+  setHeader(response: unknown, name: string, value: string): void {
+    this.adapterHost.httpAdapter.setHeader(response, name, value);
+  }
+
+  /** @internal */
   onStreamed(route: ResilienceRoute): void {
     if (route.streamWarned) return;
     route.streamWarned = true;

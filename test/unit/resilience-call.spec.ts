@@ -3,7 +3,12 @@
  * real core circuit breaker, a fake execution context, and a `next` whose every subscription
  * calls the handler again (as Nest's does).
  */
-import { GatewayTimeoutException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  GatewayTimeoutException,
+  InternalServerErrorException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { defer, from } from 'rxjs';
 import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker-registry';
 import { FakeClock } from '../../src/core/clock';
@@ -17,6 +22,7 @@ import {
 } from '../../src/resilience/resilience-errors';
 import { RouteMetricsRecord } from '../../src/resilience/resilience-metrics';
 import type { ResilienceRoute } from '../../src/resilience/resilience-route';
+import type { ResilienceFallbackContext } from '../../src/resilience/resilience.options';
 import { resilienceSignalOf } from '../../src/resilience/resilience-signal.decorator';
 import { isRetryableError } from '../../src/core/retry-classification';
 import { isUnretryable } from '../../src/resilience/resilience-errors';
@@ -50,7 +56,9 @@ function setup(overrides: Partial<ResilienceRoute> = {}, method = 'GET') {
     timeoutMs: 0,
     totalTimeoutMs: 0,
     fallback: undefined,
+    fallbackIf: undefined,
     fallbackStatus: 200,
+    fallbackHeader: 'X-Resilience-Fallback',
     metrics: new RouteMetricsRecord('test'),
     streamWarned: false,
     ...overrides,
@@ -71,6 +79,9 @@ function setup(overrides: Partial<ResilienceRoute> = {}, method = 'GET') {
     isHeadersSent: (response) => (response as FakeResponse).headersSent,
     setStatus: (response, status) => {
       (response as FakeResponse).statusCode = status;
+    },
+    setHeader: (response, name, value) => {
+      (response as FakeResponse).headers[name] = value;
     },
     toHttpError: (error, reason) => {
       if (reason === 'timeout') return gatewayTimeout(error);
@@ -281,6 +292,77 @@ describe('RouteCall', () => {
   });
 });
 
+/** An SDK's error for an upstream 401: a plain error with a `status`, not an HttpException. */
+function upstream401(): Error {
+  return Object.assign(new Error('401 invalid x-api-key'), { status: 401 });
+}
+
+// Regression (issue 11): a dependency's error with a 4xx `status` was taken for the client's own
+// error, so it skipped the fallback and reached the client as a 500.
+describe('RouteCall: which failures get the fallback', () => {
+  const fallback = jest.fn((_error: unknown, _context: unknown) => 'fallback body');
+  beforeEach(() => fallback.mockClear());
+
+  it("serves the fallback for a dependency's 4xx, counted as a failure", async () => {
+    const t = setup({ fallback });
+    t.setHandler(() => Promise.reject(upstream401()));
+    await expect(t.call()).resolves.toBe('fallback body');
+    expect(t.route.metrics.snapshot()).toMatchObject({ failures: 1, clientErrors: 0, fallbacks: 1 });
+    expect(t.res.headers['X-Resilience-Fallback']).toBe('error');
+  });
+
+  it("passes the handler's own HttpException 4xx through unchanged, without the header", async () => {
+    const t = setup({ fallback });
+    const own = new BadRequestException('name is required');
+    t.setHandler(() => Promise.reject(own));
+    await expect(t.call()).rejects.toBe(own);
+    expect(fallback).not.toHaveBeenCalled();
+    expect(t.res.headers).toEqual({});
+    expect(t.route.metrics.snapshot()).toMatchObject({ failures: 0, clientErrors: 1, fallbacks: 0 });
+  });
+
+  it("fallbackIf returning true serves the fallback even for the handler's own 4xx", async () => {
+    const fallbackIf = jest.fn((_error: unknown, _context: ResilienceFallbackContext) => true);
+    const t = setup({ fallback, fallbackIf });
+    t.setHandler(() => Promise.reject(new BadRequestException()));
+    await expect(t.call()).resolves.toBe('fallback body');
+    expect(fallbackIf).toHaveBeenCalledWith(
+      expect.any(BadRequestException),
+      expect.objectContaining({ name: 'test', reason: 'error', attempts: 1 }),
+    );
+    expect(t.route.metrics.snapshot()).toMatchObject({ clientErrors: 1, fallbacks: 1 });
+  });
+
+  it('fallbackIf returning false lets the error through, mapped as without a fallback', async () => {
+    const fallbackIf = jest.fn((_error: unknown, _context: ResilienceFallbackContext) => false);
+    const t = setup({ fallback, fallbackIf, timeoutMs: 50 });
+    const down = new InternalServerErrorException('down');
+    t.setHandler(() => Promise.reject(down));
+    await expect(t.call()).rejects.toBe(down);
+    t.setHandler(never);
+    const outcome = t.call().catch((e: unknown) => e);
+    await t.clock.advance(50);
+    expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+    expect(fallbackIf.mock.calls.map(([, context]) => context.reason)).toEqual(['error', 'timeout']);
+    expect(fallback).not.toHaveBeenCalled();
+    expect(t.res.headers).toEqual({});
+  });
+
+  it("marks the fallback response with its reason, under the route's header name or none", async () => {
+    const t = setup({ fallback, timeoutMs: 50, fallbackHeader: 'X-Served-From-Cache' });
+    t.setHandler(never);
+    const outcome = t.call();
+    await t.clock.advance(50);
+    await expect(outcome).resolves.toBe('fallback body');
+    expect(t.res.headers).toEqual({ 'X-Served-From-Cache': 'timeout' });
+
+    const quiet = setup({ fallback, fallbackHeader: undefined });
+    quiet.setHandler(() => Promise.reject(new Error('down')));
+    await expect(quiet.call()).resolves.toBe('fallback body');
+    expect(quiet.res.headers).toEqual({});
+  });
+});
+
 // Regression (issue 10, defect 9): a CircuitOpenError of the circuit a handler called was an 'error'.
 describe("RouteCall: an open circuit the handler called (a dependency's)", () => {
   const innerOpen = () => new CircuitOpenError('anthropic', 'OPEN', 2_500);
@@ -303,6 +385,7 @@ describe("RouteCall: an open circuit the handler called (a dependency's)", () =>
       expect.objectContaining({ circuit: 'anthropic' }),
       expect.objectContaining({ name: 'test', reason: 'circuit-open', attempts: 1 }),
     );
+    expect(t.res.headers['X-Resilience-Fallback']).toBe('circuit-open');
   });
 });
 
@@ -414,7 +497,7 @@ describe('RouteCall: an aborted attempt settles at once', () => {
     expect(m.lastStateChange?.reason).toBe('probe-failed');
   });
 
-  it("a probe whose client went away gives its slot back: the next request is the probe", async () => {
+  it('a probe whose client went away gives its slot back: the next request is the probe', async () => {
     const t = setup();
     const probe = await openThenProbe(t);
     probe.rc.unsubscribe();
