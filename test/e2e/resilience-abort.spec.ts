@@ -39,6 +39,12 @@ class HangingController {
     return hang();
   }
 
+  @Get('circuit-timed')
+  @UseResilience({ circuitName: 'hang-timed', totalTimeoutMs: 100 })
+  circuitTimed(): Promise<never> {
+    return hang();
+  }
+
   @Get('client')
   @UseResilience({ circuitName: 'hang-client', fallbackResponse: 'nobody reads this' })
   client(@ResilienceSignal() signal: AbortSignal): Promise<never> {
@@ -62,7 +68,11 @@ describe.each(RESILIENCE_ADAPTERS)('aborted attempts over %s', (adapter: Adapter
 
   beforeAll(async () => {
     ({ app, url } = await startResilienceApp(adapter, [HangingController], {
-      circuits: { 'hang-total': { volumeThreshold: 2, failureThreshold: 0.5, resetTimeout: 60_000 } },
+      circuits: {
+        'hang-total': { volumeThreshold: 2, failureThreshold: 0.5, resetTimeout: 60_000 },
+        // A forRoot timeout: the breaker times the attempt itself.
+        'hang-timed': { timeout: 60_000 },
+      },
     }));
     breakers = app.get(CircuitBreakerService);
     interceptor = app.get(ResilienceInterceptor);
@@ -96,6 +106,13 @@ describe.each(RESILIENCE_ADAPTERS)('aborted attempts over %s', (adapter: Adapter
       failures: 1,
       timeouts: 1,
     });
+  });
+
+  it('totalTimeoutMs under a forRoot circuit timeout (the breaker times the call): filed at once', async () => {
+    await request(url).get('/hang/circuit-timed').expect(504);
+    await flush();
+    expect(breakers.getCircuitMetrics('hang-timed')).toMatchObject({ inFlight: 0, failures: 1 });
+    expect(interceptor.getResilienceMetrics('hang-timed')).toMatchObject({ failures: 1, timeouts: 1 });
   });
 
   it('a client that goes away aborts the attempt: not counted by the circuit, no fallback', async () => {
