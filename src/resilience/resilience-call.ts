@@ -158,7 +158,7 @@ export class RouteCall implements Unsubscribable {
     if (retry === undefined || !this.mayRetry()) return this.attempt(1);
     // With a total timeout, its signal also wakes a pending backoff and ends the loop.
     // A ready policy keeps "no budget" as `budget: undefined`, which the spread would turn back into
-    // "the module's budget": say `false` explicitly (found in review).
+    // "the module's budget": say `false` explicitly.
     const config =
       this.total === undefined
         ? retry
@@ -209,7 +209,7 @@ export class RouteCall implements Unsubscribable {
   private handle(scope: AbortScope): Promise<unknown> {
     return new Promise((resolve, reject) => {
       // One observer per attempt: a late value from an attempt that already timed out must not
-      // settle the attempt that replaced it (found in review).
+      // settle the attempt that replaced it.
       let last: unknown;
       const subscription = this.handler.handle().subscribe({
         next: (value) => {
