@@ -4,6 +4,7 @@ import { RetryDefaults } from './config/retry.config.js';
 import { ShutdownConfig } from './config/shutdown.config.js';
 import { DatabaseModuleOptions } from './database/database.options.js';
 import { HealthOptions } from './shutdown/health.options.js';
+import type { ResilienceModuleOptions } from './resilience/resilience.options.js';
 
 /**
  * Options of `ReliabilityModule.forRoot()`. Every value here wins over its environment variable,
@@ -21,6 +22,8 @@ export interface ReliabilityModuleOptions {
   shutdown?: Partial<ShutdownConfig>;
   /** The app's Prisma client, wrapped by DatabaseService. */
   database?: DatabaseModuleOptions<any>;
+  /** Module-wide options of `@UseResilience()` routes (the fallback header). */
+  resilience?: ResilienceModuleOptions;
   /** Opt-in `/health/live` and `/health/ready` endpoints. */
   health?: HealthOptions;
   /**

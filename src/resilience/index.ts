@@ -2,7 +2,9 @@ export { UseResilience } from './use-resilience.decorator.js';
 export { ResilienceSignal, resilienceSignalOf } from './resilience-signal.decorator.js';
 export { ResilienceInterceptor } from './resilience.interceptor.js';
 export { RESILIENCE_SIGNAL_PROPERTY } from './resilience.constants.js';
+export { DEFAULT_FALLBACK_HEADER } from './resilience.options.js';
 export type {
+  ResilienceModuleOptions,
   ResilienceOptions,
   ResilienceFallbackContext,
   ResilienceFailureReason,

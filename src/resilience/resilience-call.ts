@@ -5,7 +5,7 @@ import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
 import { isRetryPolicy } from '../core/retry.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
-import { isClientError, markUnretryable } from './resilience-errors.js';
+import { clientClosedRequest, isClientError, markUnretryable } from './resilience-errors.js';
 import type { ResilienceRoute } from './resilience-route.js';
 import { AbortScope, isOwnTimeout, markOwnTimeout, runScoped } from './resilience-scope.js';
 import { bindAttemptScope } from './resilience-signal.decorator.js';
@@ -22,6 +22,7 @@ export interface RouteCallHost {
   executeWithRetry(fn: (attempt: number) => Promise<unknown>, config: RetryConfig): Promise<unknown>;
   isHeadersSent(response: unknown): boolean;
   setStatus(response: unknown, status: number): void;
+  setHeader(response: unknown, name: string, value: string): void;
   /** Maps a failure nobody replaced to what the client gets (504, 503 + Retry-After, or the error). */
   toHttpError(error: unknown, reason: ResilienceFailureReason, context: ExecutionContext): unknown;
   /** Called when a failed attempt had already started its response (once per route). */
@@ -61,6 +62,7 @@ export class RouteCall implements Unsubscribable {
     const { route, host } = this;
     route.metrics.requests++;
     this.started = host.clock.now();
+    watchClient(this, this.context.getArgByIndex(1));
     let pipeline: Promise<unknown>;
     if (route.totalTimeoutMs > 0) {
       const total = (this.total = new AbortScope());
@@ -78,6 +80,7 @@ export class RouteCall implements Unsubscribable {
     pipeline.then(
       (value) => {
         this.settled = true;
+        if (this.abandoned !== undefined) return this.endAbandoned(subscriber);
         const metrics = this.route.metrics;
         metrics.successes++;
         metrics.latency.record(this.host.clock.now() - this.started);
@@ -86,6 +89,7 @@ export class RouteCall implements Unsubscribable {
       },
       (error: unknown) => {
         this.settled = true;
+        if (this.abandoned !== undefined) return this.endAbandoned(subscriber);
         this.route.metrics.latency.record(this.host.clock.now() - this.started);
         let body: unknown;
         try {
@@ -117,13 +121,24 @@ export class RouteCall implements Unsubscribable {
     );
   }
 
-  /** Nest unsubscribed: after the end (nothing to do), or because the client went away (stop the handler). */
+  /**
+   * Nest unsubscribed, or the response closed before its answer: after the end (nothing to do), or
+   * because the client went away (stop the handler; the attempt settles with an `AbortError`).
+   */
   unsubscribe(): void {
     if (this.settled) return;
     this.settled = true;
     const reason = (this.abandoned = new DOMException('The request was abandoned', 'AbortError'));
     this.total?.abort(reason);
     this.current?.abort(reason);
+  }
+
+  /** Nobody waits for the answer: no fallback, no mapping, no Retry-After header on a closed response. */
+  private endAbandoned(subscriber: Pick<Subscriber<unknown>, 'error'>): void {
+    this.route.metrics.abandoned++;
+    // Nest's HTTP layer awaits the last value and never unsubscribes: end it, with an HttpException
+    // so that Nest's exception filter does not log it as an unhandled error.
+    subscriber.error(clientClosedRequest(this.abandoned));
   }
 
   // ---- the handler's Observable -------------------------------------------------------
@@ -143,7 +158,7 @@ export class RouteCall implements Unsubscribable {
     if (retry === undefined || !this.mayRetry()) return this.attempt(1);
     // With a total timeout, its signal also wakes a pending backoff and ends the loop.
     // A ready policy keeps "no budget" as `budget: undefined`, which the spread would turn back into
-    // "the module's budget": say `false` explicitly (found in review).
+    // "the module's budget": say `false` explicitly.
     const config =
       this.total === undefined
         ? retry
@@ -162,6 +177,11 @@ export class RouteCall implements Unsubscribable {
   }
 
   private attempt(attempt: number): Promise<unknown> {
+    // Aborted (total timeout, client gone) while the retry loop was between two attempts: the
+    // circuit must not file an attempt that never ran.
+    const total = this.total;
+    if (total !== undefined && total.aborted) return Promise.reject(total.reason);
+    if (this.abandoned !== undefined) return Promise.reject(this.abandoned);
     if (attempt > 1) this.route.metrics.retries++;
     if (!this.route.breaker) return this.guarded(undefined);
     // Only when the circuit times the call itself (a forRoot timeout) does the attempt take the
@@ -175,9 +195,6 @@ export class RouteCall implements Unsubscribable {
   /** Inside the breaker: the attempt timeout around one handler call. */
   private guarded(circuitSignal: AbortSignal | undefined): Promise<unknown> {
     const total = this.total;
-    if (total !== undefined && total.aborted) return Promise.reject(total.reason);
-    // Abandoned: no further attempt (the retry loop may still be between two).
-    if (this.abandoned !== undefined) return Promise.reject(this.abandoned);
     const scope = new AbortScope();
     this.current = scope;
     if (total !== undefined) total.child = scope;
@@ -192,58 +209,104 @@ export class RouteCall implements Unsubscribable {
   private handle(scope: AbortScope): Promise<unknown> {
     return new Promise((resolve, reject) => {
       // One observer per attempt: a late value from an attempt that already timed out must not
-      // settle the attempt that replaced it (found in review).
+      // settle the attempt that replaced it.
       let last: unknown;
       const subscription = this.handler.handle().subscribe({
         next: (value) => {
           last = value;
         },
         error: (error: unknown) => {
+          scope.onAbort = undefined;
           this.onHandlerError(error);
           reject(error);
         },
-        complete: () => resolve(last),
+        complete: () => {
+          // A later abort (a total timeout during the next backoff) has nothing left to stop.
+          scope.onAbort = undefined;
+          resolve(last);
+        },
       });
       // An abort (timeout, total timeout, client gone) unsubscribes an Observable handler, which
-      // stops its producer.
-      if (!subscription.closed) scope.onAbort = () => subscription.unsubscribe();
+      // stops its producer, and settles the attempt at once with the abort's reason: the breaker
+      // awaiting it must see an outcome now, not whenever the handler would have answered (never,
+      // for a hung dependency). A total timeout's TimeoutError is then the circuit's failure, a
+      // client's AbortError is not counted, and a probe gives its slot back.
+      if (!subscription.closed) {
+        scope.onAbort = () => {
+          subscription.unsubscribe();
+          reject(scope.reason);
+        };
+      }
     });
   }
 
-  /** The fallback layer: client errors pass, the rest is replaced or mapped. */
+  /**
+   * The fallback layer. By default the handler's own 4xx passes unchanged and every other failure
+   * is replaced; `fallbackIf` replaces that rule. What is not replaced is mapped (504, 503).
+   */
   private recover(error: unknown): unknown {
     const { route, host, context } = this;
     const metrics = route.metrics;
     const ownTimeout = isOwnTimeout(error);
-    if (!ownTimeout && isClientError(error)) {
-      metrics.clientErrors++;
-      throw error;
-    }
-    metrics.failures++;
+    const clientError = !ownTimeout && isClientError(error);
     let reason: ResilienceFailureReason = 'error';
-    if (ownTimeout) reason = 'timeout';
-    else if (isCircuitOpenError(error) && error.circuit === route.name) {
-      reason = 'circuit-open';
-      metrics.circuitRejections++;
+    if (clientError) {
+      metrics.clientErrors++;
+    } else {
+      metrics.failures++;
+      if (ownTimeout) reason = 'timeout';
+      else if (isCircuitOpenError(error)) {
+        // The route's circuit or one the handler called (a dependency's): either way the request was
+        // refused without trying, and the client should come back after Retry-After.
+        reason = 'circuit-open';
+        metrics.circuitRejections++;
+      }
     }
     const response = context.getArgByIndex(1);
     // Part of the response is on the wire: nothing can replace it.
     if (host.isHeadersSent(response)) throw error;
-    if (route.fallback === undefined) throw host.toHttpError(error, reason, context);
+    const fallback = route.fallback;
+    if (fallback === undefined) throw clientError ? error : host.toHttpError(error, reason, context);
     const fallbackContext: ResilienceFallbackContext = {
       name: route.name,
       reason,
       attempts: this.attempts,
       executionContext: context,
     };
-    const served = route.fallback(error, fallbackContext);
+    const fallbackIf = route.fallbackIf;
+    const wanted = fallbackIf === undefined ? !clientError : fallbackIf(error, fallbackContext) === true;
+    if (!wanted) throw clientError ? error : host.toHttpError(error, reason, context);
+    const served = fallback(error, fallbackContext);
     const serve = (body: unknown): unknown => {
       metrics.fallbacks++;
       host.setStatus(response, route.fallbackStatus);
+      // A fallback body looks like a real answer: say that it is not, and why.
+      if (route.fallbackHeader !== undefined) host.setHeader(response, route.fallbackHeader, reason);
       return body;
     };
     return isThenable(served) ? Promise.resolve(served).then(serve) : serve(served);
   }
+}
+
+const ROUTE_CALL = Symbol('nestjs-reliability.route-call');
+
+/**
+ * Nest's HTTP layer awaits the interceptor's last value and never unsubscribes when the client goes
+ * away, so the call listens for the raw response's `close` itself (`reply.raw` on Fastify). One
+ * shared listener, reading the call from the response, keeps the hot path free of closures.
+ */
+function watchClient(call: RouteCall, response: unknown): void {
+  const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as
+    { on?: unknown; [ROUTE_CALL]?: RouteCall } | undefined;
+  if (raw === undefined || raw === null || typeof raw.on !== 'function') return;
+  raw[ROUTE_CALL] = call;
+  (raw.on as (event: string, listener: () => void) => void).call(raw, 'close', onResponseClose);
+}
+
+/** `close` fires after every response; only one that closed unfinished means the client left. */
+function onResponseClose(this: { writableFinished?: boolean; [ROUTE_CALL]?: RouteCall }): void {
+  const call = this[ROUTE_CALL];
+  if (call !== undefined && !call.settled && this.writableFinished !== true) call.unsubscribe();
 }
 
 /** The circuit's own timeout aborts the attempt too, and counts as the route's timeout. */

@@ -2,7 +2,7 @@ import { LatencyHistogram, LatencySummary } from '../core/latency-histogram.js';
 
 /**
  * Counters of one circuit name (by default one route), since the app started. Every request
- * ends as exactly one of `successes`, `failures` or `clientErrors`.
+ * ends as exactly one of `successes`, `failures`, `clientErrors` or `abandoned`.
  * @publicApi
  */
 export interface RouteResilienceMetrics {
@@ -16,15 +16,24 @@ export interface RouteResilienceMetrics {
   successes: number;
   /** Requests that failed: error, timeout or open circuit, whether or not a fallback was served. */
   failures: number;
-  /** Requests whose handler threw a 4xx error, passed through unchanged. */
+  /** Requests whose handler threw its own `HttpException` 4xx (validation errors included). */
   clientErrors: number;
-  /** Failures answered by the fallback. */
+  /**
+   * Requests whose client went away before the answer: the attempt in flight was aborted, not
+   * counted by the circuit, and neither a fallback nor a retry followed.
+   */
+  abandoned: number;
+  /** Requests answered by the fallback: failures, and the client errors that `fallbackIf` served. */
   fallbacks: number;
   /** Attempt timeouts (`timeoutMs`) and total timeouts (`totalTimeoutMs`) that fired. */
   timeouts: number;
   /** Handler calls beyond the first, over all requests. */
   retries: number;
-  /** Requests rejected by the open (or saturated half-open) circuit. */
+  /**
+   * Requests refused by an open (or saturated half-open) circuit: the route's own, or one that the
+   * handler called (a `CircuitOpenError` from a service's circuit). Each circuit's own rejections
+   * are in `CircuitBreakerService.getCircuitMetrics(name)`.
+   */
   circuitRejections: number;
   /** Latency of the whole request, retries included and the fallback excluded, in ms. */
   latency: LatencySummary;
@@ -36,6 +45,7 @@ export class RouteMetricsRecord {
   successes = 0;
   failures = 0;
   clientErrors = 0;
+  abandoned = 0;
   fallbacks = 0;
   timeouts = 0;
   retries = 0;
@@ -53,6 +63,7 @@ export class RouteMetricsRecord {
       successes: this.successes,
       failures: this.failures,
       clientErrors: this.clientErrors,
+      abandoned: this.abandoned,
       fallbacks: this.fallbacks,
       timeouts: this.timeouts,
       retries: this.retries,
@@ -62,7 +73,7 @@ export class RouteMetricsRecord {
   }
 
   reset(): void {
-    this.requests = this.successes = this.failures = this.clientErrors = 0;
+    this.requests = this.successes = this.failures = this.clientErrors = this.abandoned = 0;
     this.fallbacks = this.timeouts = this.retries = this.circuitRejections = 0;
     this.latency.reset();
   }

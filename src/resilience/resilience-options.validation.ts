@@ -1,7 +1,7 @@
 import { ConfigIssue, isReliabilityConfigError } from '../core/errors.js';
 import { createRetryPolicy } from '../core/retry.js';
 import { RETRY_PRESETS } from '../retry/retry.presets.js';
-import type { ResilienceOptions } from './resilience.options.js';
+import type { ResilienceModuleOptions, ResilienceOptions } from './resilience.options.js';
 
 const KNOWN_KEYS: ReadonlyArray<keyof ResilienceOptions> = [
   'enableCircuitBreaker',
@@ -13,7 +13,9 @@ const KNOWN_KEYS: ReadonlyArray<keyof ResilienceOptions> = [
   'retry',
   'totalTimeoutMs',
   'fallback',
+  'fallbackIf',
   'fallbackStatus',
+  'fallbackHeader',
   'retryNonIdempotent',
   'circuit',
 ];
@@ -83,6 +85,14 @@ export function validateResilienceOptions(options: unknown, route: string): Conf
       expected: 'must be a function (error, context) => body',
     });
   }
+  if (o.fallbackIf !== undefined && typeof o.fallbackIf !== 'function') {
+    issues.push({
+      field: at('fallbackIf'),
+      value: o.fallbackIf,
+      expected: 'must be a function (error, context) => boolean',
+    });
+  }
+  issues.push(...fallbackHeaderIssues(o.fallbackHeader, at('fallbackHeader')));
   const status = o.fallbackStatus;
   if (
     status !== undefined &&
@@ -108,6 +118,37 @@ export function validateResilienceOptions(options: unknown, route: string): Conf
     issues.push({ field: at('circuit'), value: o.circuit, expected: 'must be an object of circuit options' });
   }
   return issues;
+}
+
+/** Every problem of `forRoot({ resilience })`, each naming the field (`resilience.fallbackHeader`). */
+export function validateResilienceModuleOptions(options: unknown): ConfigIssue[] {
+  if (options === undefined) return [];
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return [{ field: 'resilience', value: options, expected: 'must be an options object' }];
+  }
+  const o = options as Record<string, unknown>;
+  const issues: ConfigIssue[] = [];
+  const known: ReadonlyArray<keyof ResilienceModuleOptions> = ['fallbackHeader'];
+  for (const key of Object.keys(o)) {
+    if (!(known as readonly string[]).includes(key)) {
+      issues.push({
+        field: `resilience.${key}`,
+        value: o[key],
+        expected: `is not a known option; known: ${known.join(', ')}`,
+      });
+    }
+  }
+  issues.push(...fallbackHeaderIssues(o.fallbackHeader, 'resilience.fallbackHeader'));
+  return issues;
+}
+
+/** An HTTP field name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function fallbackHeaderIssues(header: unknown, field: string): ConfigIssue[] {
+  if (header === undefined || header === false) return [];
+  if (typeof header === 'string' && HEADER_NAME.test(header)) return [];
+  return [{ field, value: header, expected: 'must be an HTTP header name (e.g. X-Fallback) or false' }];
 }
 
 function retryIssues(retry: unknown, field: string): ConfigIssue[] {

@@ -29,7 +29,11 @@ export interface ResilienceRoute {
   readonly totalTimeoutMs: number;
   /** `undefined` when there is no fallback. */
   readonly fallback: ((error: unknown, context: ResilienceFallbackContext) => unknown) | undefined;
+  /** Replaces the default "every failure but the handler's own 4xx" rule; `undefined`: the default. */
+  readonly fallbackIf: ((error: unknown, context: ResilienceFallbackContext) => boolean) | undefined;
   readonly fallbackStatus: number;
+  /** The header that marks a fallback response; `undefined`: none. */
+  readonly fallbackHeader: string | undefined;
   readonly metrics: RouteMetricsRecord;
   /** Set once the route was seen streaming at run time (one warning). */
   streamWarned: boolean;

@@ -17,8 +17,12 @@ import {
   NEST_PARAM_RESPONSE,
   RESILIENCE_OPTIONS_METADATA,
 } from './resilience.constants.js';
-import type { ResilienceOptions } from './resilience.options.js';
-import { mergeResilienceOptions, validateResilienceOptions } from './resilience-options.validation.js';
+import { DEFAULT_FALLBACK_HEADER, type ResilienceOptions } from './resilience.options.js';
+import {
+  mergeResilienceOptions,
+  validateResilienceModuleOptions,
+  validateResilienceOptions,
+} from './resilience-options.validation.js';
 import { ResilienceRegistry } from './resilience.registry.js';
 import type { ResilienceRoute, RetryScope } from './resilience-route.js';
 import { isUnretryable } from './resilience-errors.js';
@@ -59,7 +63,7 @@ export class ResilienceExplorer implements OnModuleInit {
 
   /** Registers every protected route; throws one ReliabilityConfigError listing every bad option. */
   explore(): ResilienceRoute[] {
-    const issues: ConfigIssue[] = [];
+    const issues: ConfigIssue[] = validateResilienceModuleOptions(this.options?.resilience);
     const routes: ResilienceRoute[] = [];
     const seen = new Set<object>();
     for (const wrapper of this.discovery.getControllers()) {
@@ -133,10 +137,16 @@ export class ResilienceExplorer implements OnModuleInit {
       timeoutMs: o.timeoutMs ?? defaultTimeout,
       totalTimeoutMs: o.totalTimeoutMs ?? 0,
       fallback: fallbackOn ? (o.fallback ?? (() => fallbackResponse)) : undefined,
+      fallbackIf: fallbackOn ? o.fallbackIf : undefined,
       fallbackStatus: o.fallbackStatus ?? 200,
+      fallbackHeader: this.fallbackHeader(o) || undefined,
       metrics: this.registry.metricsFor(name, id),
       streamWarned: false,
     };
+  }
+
+  private fallbackHeader(o: ResilienceOptions): string | false {
+    return o.fallbackHeader ?? this.options?.resilience?.fallbackHeader ?? DEFAULT_FALLBACK_HEADER;
   }
 
   private retryConfig(o: ResilienceOptions, name: string): RetryConfig {

@@ -28,8 +28,9 @@ import type { ResilienceRoute } from './resilience-route.js';
  * `@UseInterceptors()` needed); `ReliabilityModule` also provides it, so inject it to read the
  * per-route metrics. Every instance shares one registry of routes and metrics.
  *
- * Errors: a route timeout answers 504, an open circuit 503 with `Retry-After` (seconds), unless a
- * fallback applies; the handler's own errors pass through unchanged. Subclass and override
+ * Errors: a route timeout answers 504, an open circuit (the route's, or one the handler called) 503
+ * with `Retry-After` (seconds), unless a fallback applies; the handler's other errors pass through
+ * unchanged. Subclass and override
  * {@link ResilienceInterceptor.toHttpError} to change the mapping.
  * @publicApi
  */
@@ -84,7 +85,8 @@ export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
 
   /**
    * What the client gets for a failure no fallback replaced: 504 for a route timeout, 503 with
-   * `Retry-After` for the route's open circuit, and any other error unchanged.
+   * `Retry-After` for an open circuit (the route's own, or one the handler called), and any other
+   * error unchanged.
    */
   toHttpError(error: unknown, reason: ResilienceFailureReason, context: ExecutionContext): unknown {
     if (reason === 'timeout') return gatewayTimeout(error);
@@ -114,6 +116,11 @@ export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
   /** @internal */
   setStatus(response: unknown, status: number): void {
     this.adapterHost.httpAdapter.status(response, status);
+  }
+
+  /** @internal */
+  setHeader(response: unknown, name: string, value: string): void {
+    this.adapterHost.httpAdapter.setHeader(response, name, value);
   }
 
   /** @internal */

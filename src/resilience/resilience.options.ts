@@ -5,6 +5,9 @@ import type { RetryConfig } from '../retry/retry.options.js';
 /** The names of `RetryService.PresetConfigs`, usable as `retry: 'HTTP'`. @publicApi */
 export type RetryPresetName = 'FAST' | 'STANDARD' | 'DATABASE' | 'HTTP' | 'SLOW';
 
+/** The header that marks a fallback response by default. @publicApi */
+export const DEFAULT_FALLBACK_HEADER = 'X-Resilience-Fallback';
+
 /** Why a fallback is served. @publicApi */
 export type ResilienceFailureReason = 'error' | 'timeout' | 'circuit-open';
 
@@ -12,7 +15,10 @@ export type ResilienceFailureReason = 'error' | 'timeout' | 'circuit-open';
 export interface ResilienceFallbackContext {
   /** The circuit (and metrics) name of the route. */
   readonly name: string;
-  /** `timeout` (ours: `timeoutMs` or `totalTimeoutMs`), `circuit-open`, or `error` (anything else). */
+  /**
+   * `timeout` (ours: `timeoutMs` or `totalTimeoutMs`), `circuit-open` (a `CircuitOpenError` of any
+   * circuit: the route's own or one the handler called), or `error` (anything else).
+   */
   readonly reason: ResilienceFailureReason;
   /** Handler calls made for this request (0 when the circuit rejected the first one). */
   readonly attempts: number;
@@ -59,8 +65,23 @@ export interface ResilienceOptions {
    * `fallbackResponse`. What it returns is sent as is: do not copy the error's message into it.
    */
   fallback?: (error: unknown, context: ResilienceFallbackContext) => unknown;
+  /**
+   * Decides whether a failure gets the fallback, in place of the default rule (every failure but
+   * the handler's own `HttpException` 4xx, validation errors included): `true` serves the
+   * fallback, even for the handler's own 4xx; anything else lets the error through, mapped as
+   * without a fallback (504, 503 + `Retry-After`, or the error unchanged). No effect without a
+   * fallback. If it throws, that error is the response.
+   * @default the rule above
+   */
+  fallbackIf?: (error: unknown, context: ResilienceFallbackContext) => boolean;
   /** HTTP status of a fallback response. @default 200 */
   fallbackStatus?: number;
+  /**
+   * Response header that marks a fallback response, with the reason as its value
+   * (`X-Resilience-Fallback: timeout`); `false` sends none.
+   * @default `forRoot({ resilience: { fallbackHeader } })`, else `'X-Resilience-Fallback'`
+   */
+  fallbackHeader?: string | false;
   /** Allows retries on POST, PATCH and other non-idempotent methods. @default false */
   retryNonIdempotent?: boolean;
   /**
@@ -69,4 +90,14 @@ export interface ResilienceOptions {
    * `timeoutMs`: the route times its attempts itself, with a signal created only when asked for.
    */
   circuit?: CircuitOptions;
+}
+
+/** Module-wide options of `@UseResilience()` routes: `forRoot({ resilience })`. @publicApi */
+export interface ResilienceModuleOptions {
+  /**
+   * The header that marks a fallback response, for every route that does not set its own
+   * `fallbackHeader`; `false` sends none.
+   * @default 'X-Resilience-Fallback'
+   */
+  fallbackHeader?: string | false;
 }

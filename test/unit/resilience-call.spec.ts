@@ -3,11 +3,16 @@
  * real core circuit breaker, a fake execution context, and a `next` whose every subscription
  * calls the handler again (as Nest's does).
  */
-import { GatewayTimeoutException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  GatewayTimeoutException,
+  InternalServerErrorException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { defer, from } from 'rxjs';
 import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker-registry';
 import { FakeClock } from '../../src/core/clock';
-import { isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
+import { CircuitOpenError, isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
 import { RetryService } from '../../src/retry/retry.service';
 import { RouteCall, RouteCallHost } from '../../src/resilience/resilience-call';
 import {
@@ -17,6 +22,7 @@ import {
 } from '../../src/resilience/resilience-errors';
 import { RouteMetricsRecord } from '../../src/resilience/resilience-metrics';
 import type { ResilienceRoute } from '../../src/resilience/resilience-route';
+import type { ResilienceFallbackContext } from '../../src/resilience/resilience.options';
 import { resilienceSignalOf } from '../../src/resilience/resilience-signal.decorator';
 import { isRetryableError } from '../../src/core/retry-classification';
 import { isUnretryable } from '../../src/resilience/resilience-errors';
@@ -50,7 +56,9 @@ function setup(overrides: Partial<ResilienceRoute> = {}, method = 'GET') {
     timeoutMs: 0,
     totalTimeoutMs: 0,
     fallback: undefined,
+    fallbackIf: undefined,
     fallbackStatus: 200,
+    fallbackHeader: 'X-Resilience-Fallback',
     metrics: new RouteMetricsRecord('test'),
     streamWarned: false,
     ...overrides,
@@ -72,6 +80,9 @@ function setup(overrides: Partial<ResilienceRoute> = {}, method = 'GET') {
     setStatus: (response, status) => {
       (response as FakeResponse).statusCode = status;
     },
+    setHeader: (response, name, value) => {
+      (response as FakeResponse).headers[name] = value;
+    },
     toHttpError: (error, reason) => {
       if (reason === 'timeout') return gatewayTimeout(error);
       if (reason === 'circuit-open' && isCircuitOpenError(error)) {
@@ -87,7 +98,13 @@ function setup(overrides: Partial<ResilienceRoute> = {}, method = 'GET') {
     defer(() => from(Promise.resolve().then(() => handler(resilienceSignalOf(req))))),
   );
   const call = () => new RouteCall(host, route, context, { handle }).run();
+  /** Starts a request and keeps its RouteCall, to unsubscribe it as Nest does when the client leaves. */
+  const start = () => {
+    const rc = new RouteCall(host, route, context, { handle });
+    return { rc, outcome: rc.run().catch((e: unknown) => e) };
+  };
   return {
+    start,
     clock,
     circuits,
     route,
@@ -266,11 +283,230 @@ describe('RouteCall', () => {
       context,
       { handle: t.handle },
     );
-    void call.run();
+    const outcome = call.run().catch((e: unknown) => e);
     await t.clock.advance(0);
     call.unsubscribe();
     expect(signal?.aborted).toBe(true);
     expect((signal?.reason as DOMException).name).toBe('AbortError');
+    expect(await outcome).toMatchObject({ status: 499 });
+  });
+});
+
+/** An SDK's error for an upstream 401: a plain error with a `status`, not an HttpException. */
+function upstream401(): Error {
+  return Object.assign(new Error('401 invalid x-api-key'), { status: 401 });
+}
+
+// Regression (issue 11): a dependency's error with a 4xx `status` was taken for the client's own
+// error, so it skipped the fallback and reached the client as a 500.
+describe('RouteCall: which failures get the fallback', () => {
+  const fallback = jest.fn((_error: unknown, _context: unknown) => 'fallback body');
+  beforeEach(() => fallback.mockClear());
+
+  it("serves the fallback for a dependency's 4xx, counted as a failure", async () => {
+    const t = setup({ fallback });
+    t.setHandler(() => Promise.reject(upstream401()));
+    await expect(t.call()).resolves.toBe('fallback body');
+    expect(t.route.metrics.snapshot()).toMatchObject({ failures: 1, clientErrors: 0, fallbacks: 1 });
+    expect(t.res.headers['X-Resilience-Fallback']).toBe('error');
+  });
+
+  it("passes the handler's own HttpException 4xx through unchanged, without the header", async () => {
+    const t = setup({ fallback });
+    const own = new BadRequestException('name is required');
+    t.setHandler(() => Promise.reject(own));
+    await expect(t.call()).rejects.toBe(own);
+    expect(fallback).not.toHaveBeenCalled();
+    expect(t.res.headers).toEqual({});
+    expect(t.route.metrics.snapshot()).toMatchObject({ failures: 0, clientErrors: 1, fallbacks: 0 });
+  });
+
+  it("fallbackIf returning true serves the fallback even for the handler's own 4xx", async () => {
+    const fallbackIf = jest.fn((_error: unknown, _context: ResilienceFallbackContext) => true);
+    const t = setup({ fallback, fallbackIf });
+    t.setHandler(() => Promise.reject(new BadRequestException()));
+    await expect(t.call()).resolves.toBe('fallback body');
+    expect(fallbackIf).toHaveBeenCalledWith(
+      expect.any(BadRequestException),
+      expect.objectContaining({ name: 'test', reason: 'error', attempts: 1 }),
+    );
+    expect(t.route.metrics.snapshot()).toMatchObject({ clientErrors: 1, fallbacks: 1 });
+  });
+
+  it('fallbackIf returning false lets the error through, mapped as without a fallback', async () => {
+    const fallbackIf = jest.fn((_error: unknown, _context: ResilienceFallbackContext) => false);
+    const t = setup({ fallback, fallbackIf, timeoutMs: 50 });
+    const down = new InternalServerErrorException('down');
+    t.setHandler(() => Promise.reject(down));
+    await expect(t.call()).rejects.toBe(down);
+    t.setHandler(never);
+    const outcome = t.call().catch((e: unknown) => e);
+    await t.clock.advance(50);
+    expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+    expect(fallbackIf.mock.calls.map(([, context]) => context.reason)).toEqual(['error', 'timeout']);
+    expect(fallback).not.toHaveBeenCalled();
+    expect(t.res.headers).toEqual({});
+  });
+
+  it("marks the fallback response with its reason, under the route's header name or none", async () => {
+    const t = setup({ fallback, timeoutMs: 50, fallbackHeader: 'X-Served-From-Cache' });
+    t.setHandler(never);
+    const outcome = t.call();
+    await t.clock.advance(50);
+    await expect(outcome).resolves.toBe('fallback body');
+    expect(t.res.headers).toEqual({ 'X-Served-From-Cache': 'timeout' });
+
+    const quiet = setup({ fallback, fallbackHeader: undefined });
+    quiet.setHandler(() => Promise.reject(new Error('down')));
+    await expect(quiet.call()).resolves.toBe('fallback body');
+    expect(quiet.res.headers).toEqual({});
+  });
+});
+
+// Regression (issue 10, defect 9): a CircuitOpenError of the circuit a handler called was an 'error'.
+describe("RouteCall: an open circuit the handler called (a dependency's)", () => {
+  const innerOpen = () => new CircuitOpenError('anthropic', 'OPEN', 2_500);
+
+  it("answers 503 with the inner circuit's Retry-After when there is no fallback", async () => {
+    const t = setup();
+    t.setHandler(() => Promise.reject(innerOpen()));
+    const error = await t.call().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    expect(t.res.headers['Retry-After']).toBe('3');
+    expect(t.route.metrics.snapshot()).toMatchObject({ failures: 1, circuitRejections: 1 });
+  });
+
+  it("serves the fallback with reason 'circuit-open'", async () => {
+    const fallback = jest.fn(() => 'cached');
+    const t = setup({ fallback });
+    t.setHandler(() => Promise.reject(innerOpen()));
+    await expect(t.call()).resolves.toBe('cached');
+    expect(fallback).toHaveBeenCalledWith(
+      expect.objectContaining({ circuit: 'anthropic' }),
+      expect.objectContaining({ name: 'test', reason: 'circuit-open', attempts: 1 }),
+    );
+    expect(t.res.headers['X-Resilience-Fallback']).toBe('circuit-open');
+  });
+});
+
+// Regression (issue 10, defect 1): an aborted attempt settled never, so the breaker awaiting it kept
+// it in flight for ever (timeoutMs: 0) or filed it when the attempt timeout passed (60 s later).
+describe('RouteCall: an aborted attempt settles at once', () => {
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('totalTimeoutMs with no attempt timeout: each request is a circuit failure, and the circuit opens', async () => {
+    const t = setup({ totalTimeoutMs: 100, timeoutMs: 0 });
+    t.setHandler(never);
+    for (let i = 0; i < 2; i++) {
+      const { outcome } = t.start();
+      await t.clock.advance(100);
+      expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+      await flush();
+      const m = t.circuits.get('test')!.metrics();
+      expect(m.inFlight).toBe(0);
+      expect(m.failures).toBe(i + 1); // in the window
+    }
+    expect(t.circuits.get('test')!.metrics().state).toBe('OPEN');
+    expect(await t.start().outcome).toBeInstanceOf(ServiceUnavailableException);
+    expect(t.handle).toHaveBeenCalledTimes(2);
+  });
+
+  it('totalTimeoutMs under a longer attempt timeout: filed at the total timeout, one route timeout', async () => {
+    const t = setup({ totalTimeoutMs: 1_000, timeoutMs: 60_000 });
+    t.setHandler(never);
+    const { outcome } = t.start();
+    await t.clock.advance(1_000);
+    expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+    await flush();
+    let m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ inFlight: 0, failures: 1 });
+    expect(m.latency.max).toBeLessThanOrEqual(1_000);
+    expect(t.route.metrics.snapshot()).toMatchObject({ timeouts: 1, failures: 1 });
+    await t.clock.advance(60_000);
+    m = t.circuits.get('test')!.metrics();
+    expect(m.totals.failures).toBe(1);
+    expect(t.route.metrics.snapshot()).toMatchObject({ timeouts: 1, failures: 1 });
+  });
+
+  it('a client that went away: not counted by the circuit, no timeout later, no fallback', async () => {
+    const fallback = jest.fn(() => 'nobody reads this');
+    const t = setup({ timeoutMs: 60_000, fallback });
+    t.setHandler(never);
+    for (let i = 0; i < 5; i++) {
+      const { rc, outcome } = t.start();
+      await t.clock.advance(10);
+      rc.unsubscribe();
+      expect(await outcome).toMatchObject({ status: 499 });
+    }
+    await flush();
+    let m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ state: 'CLOSED', inFlight: 0, failures: 0 });
+    expect(m.totals).toMatchObject({ ignored: 5, failures: 0 });
+    await t.clock.advance(60_000);
+    m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ state: 'CLOSED', inFlight: 0, failures: 0 });
+    expect(t.route.metrics.snapshot()).toMatchObject({
+      requests: 5,
+      abandoned: 5,
+      failures: 0,
+      timeouts: 0,
+      fallbacks: 0,
+    });
+    expect(fallback).not.toHaveBeenCalled();
+  });
+
+  it('a client gone during a backoff: no further attempt, and the circuit files none', async () => {
+    const t = setup({ retry: { ...RETRY, name: 'test' }, circuitOptions: { volumeThreshold: 100 } });
+    t.setHandler(() => {
+      throw new Error('transient');
+    });
+    const { rc, outcome } = t.start();
+    await t.clock.advance(0);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    rc.unsubscribe();
+    await t.clock.advance(100);
+    expect(await outcome).toMatchObject({ status: 499 });
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    expect(t.circuits.get('test')!.metrics().totals).toMatchObject({ calls: 1, failures: 1, ignored: 0 });
+  });
+
+  async function openThenProbe(t: ReturnType<typeof setup>) {
+    let n = 0;
+    t.setHandler(() => {
+      if (++n <= 2) throw new Error('down');
+      return never();
+    });
+    await t.start().outcome;
+    await t.start().outcome;
+    expect(t.circuits.get('test')!.metrics().state).toBe('OPEN');
+    await t.clock.advance(5_000);
+    const probe = t.start();
+    await t.clock.advance(0);
+    expect(t.handle).toHaveBeenCalledTimes(3);
+    return probe;
+  }
+
+  it('a probe hung past totalTimeoutMs fails at once and re-opens the circuit', async () => {
+    const t = setup({ totalTimeoutMs: 100 });
+    const probe = await openThenProbe(t);
+    await t.clock.advance(100);
+    expect(await probe.outcome).toBeInstanceOf(GatewayTimeoutException);
+    await flush();
+    const m = t.circuits.get('test')!.metrics();
+    expect(m).toMatchObject({ state: 'OPEN', inFlight: 0 });
+    expect(m.lastStateChange?.reason).toBe('probe-failed');
+  });
+
+  it('a probe whose client went away gives its slot back: the next request is the probe', async () => {
+    const t = setup();
+    const probe = await openThenProbe(t);
+    probe.rc.unsubscribe();
+    await probe.outcome;
+    await flush();
+    expect(t.circuits.get('test')!.metrics()).toMatchObject({ state: 'HALF_OPEN', inFlight: 0 });
+    t.setHandler(() => 'recovered');
+    await expect(t.start().outcome).resolves.toBe('recovered');
+    expect(t.circuits.get('test')!.metrics().state).toBe('CLOSED');
   });
 });
 

@@ -2,6 +2,7 @@ import { formatValue } from '../../src/core/errors';
 import { RetryService } from '../../src/retry/retry.service';
 import {
   mergeResilienceOptions,
+  validateResilienceModuleOptions,
   validateResilienceOptions,
 } from '../../src/resilience/resilience-options.validation';
 
@@ -27,6 +28,8 @@ describe('validateResilienceOptions', () => {
         totalTimeoutMs: 0,
         fallback: () => 'x',
         fallbackStatus: 203,
+        fallbackIf: () => true,
+        fallbackHeader: 'X-Served-From-Cache',
         retryNonIdempotent: false,
         circuit: { resetTimeout: 10 },
       }),
@@ -59,6 +62,16 @@ describe('validateResilienceOptions', () => {
     [{ enableRetry: 'yes' }, `${ROUTE} @UseResilience.enableRetry="yes": must be true or false`],
     [{ fallback: 'cached' }, `${ROUTE} @UseResilience.fallback="cached": must be a function`],
     [{ fallbackStatus: 99 }, `${ROUTE} @UseResilience.fallbackStatus=99: must be an HTTP status code`],
+    [
+      { fallbackIf: true },
+      `${ROUTE} @UseResilience.fallbackIf=true: must be a function (error, context) => boolean`,
+    ],
+    [
+      { fallbackHeader: 'X Fallback' },
+      `${ROUTE} @UseResilience.fallbackHeader="X Fallback": must be an HTTP header name (e.g. X-Fallback) or false`,
+    ],
+    [{ fallbackHeader: true }, `${ROUTE} @UseResilience.fallbackHeader=true: must be an HTTP header name`],
+    [{ fallbackHeader: '' }, `${ROUTE} @UseResilience.fallbackHeader="": must be an HTTP header name`],
     [{ circuitName: '' }, `${ROUTE} @UseResilience.circuitName="": must be a non-empty string`],
     [{ circuit: 5 }, `${ROUTE} @UseResilience.circuit=5: must be an object of circuit options`],
     [{ timeout: 5 }, `${ROUTE} @UseResilience.timeout=5: is not a known option`],
@@ -75,6 +88,26 @@ describe('validateResilienceOptions', () => {
   it('accepts enableFallback with either source of the body', () => {
     expect(problems({ enableFallback: true, fallbackResponse: null })).toEqual([]);
     expect(problems({ enableFallback: true, fallback: () => 1 })).toEqual([]);
+  });
+});
+
+describe('validateResilienceModuleOptions (forRoot({ resilience }))', () => {
+  const found = (options: unknown) =>
+    validateResilienceModuleOptions(options).map((i) => `${i.field}=${formatValue(i.value)}: ${i.expected}`);
+
+  it('accepts a header name, false, or nothing', () => {
+    expect(found(undefined)).toEqual([]);
+    expect(found({})).toEqual([]);
+    expect(found({ fallbackHeader: 'X-Degraded' })).toEqual([]);
+    expect(found({ fallbackHeader: false })).toEqual([]);
+  });
+
+  it('names the field and the value', () => {
+    expect(found({ fallbackHeader: 'X:Degraded' })).toEqual([
+      'resilience.fallbackHeader="X:Degraded": must be an HTTP header name (e.g. X-Fallback) or false',
+    ]);
+    expect(found({ fallbackHeadr: 'X' })[0]).toContain('resilience.fallbackHeadr="X": is not a known option');
+    expect(found(5)[0]).toContain('resilience=5: must be an options object');
   });
 });
 
