@@ -3,6 +3,8 @@
  * any of them. Used by the default failure classification and by the retry presets.
  */
 
+import { hasErrorKind } from './errors.js';
+
 const MAX_CAUSE_DEPTH = 8;
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -102,6 +104,14 @@ function readHeader(headers: unknown, name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * True for a timeout: the library's `TimeoutError` (from any copy of the package) or anything named
+ * `TimeoutError`, such as the `DOMException` of `AbortSignal.timeout()`.
+ */
+export function isTimeoutLike(error: unknown): boolean {
+  return hasErrorKind(error, 'TimeoutError') || asRecord(error)?.name === 'TimeoutError';
 }
 
 /** True for an `AbortError` / `ABORT_ERR`-shaped error (DOMException, undici, Node). */
