@@ -39,7 +39,7 @@ export interface CircuitOptions {
   /**
    * Decides whether an error counts against the circuit. An error that does not count passes
    * through unchanged and is not served a fallback.
-   * @default defaultIsFailure (timeouts, network errors and 5xx count; 4xx but 408/429, `retryable: false`, `isClientError` and aborts do not)
+   * @default defaultIsFailure (timeouts, network errors and 5xx count; 4xx but 408/425/429, `retryable: false`, `isClientError` and aborts do not)
    */
   isFailure?: (error: unknown) => boolean;
 }

@@ -537,6 +537,25 @@ describe('CircuitBreaker: events and metrics', () => {
     expect(reported).toHaveLength(2);
   });
 
+  it('a disposer removes only its own registration, even of a function registered twice', async () => {
+    const { breaker } = setup({ volumeThreshold: 1 });
+    const states: string[] = [];
+    const outcomes: string[] = [];
+    const onState = (e: CircuitStateChange) => states.push(e.to);
+    const onOutcome = (e: { outcome: string }) => outcomes.push(e.outcome);
+    const offState1 = breaker.events.onStateChange(onState);
+    breaker.events.onStateChange(onState);
+    const offOutcome1 = breaker.events.onCallOutcome(onOutcome);
+    breaker.events.onCallOutcome(onOutcome);
+    offState1();
+    offState1(); // a second call removes nothing more
+    offOutcome1();
+    offOutcome1();
+    await settle(breaker.execute(down));
+    expect(states).toEqual(['OPEN']);
+    expect(outcomes).toEqual(['failure']);
+  });
+
   it('gives window counts, totals, last change and latency percentiles', async () => {
     const { breaker, clock } = setup({ volumeThreshold: 100 });
     for (let i = 1; i <= 100; i++) {
