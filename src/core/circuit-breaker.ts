@@ -320,13 +320,14 @@ export class CircuitBreaker {
   }
 
   /**
-   * True when the circuit may be dropped: closed, not manual, with nothing in flight and unused for
-   * `idleMs`.
+   * True when the circuit may be dropped: unused for `idleMs`, nothing in flight, not held by hand
+   * (`open()`, `disable()`), and, when open, past its `resetTimeout` (so that dropping it lets no
+   * call through sooner than the circuit would have). An idle open or half-open circuit goes too:
+   * with one circuit per host, hosts that went away must not pile up.
    */
   isEvictable(now: number, idleMs: number): boolean {
-    return (
-      this.state === 'CLOSED' && !this.disabled && this.inFlight === 0 && now - this.lastUsedAt >= idleMs
-    );
+    if (this.forced || this.disabled || this.inFlight > 0 || now - this.lastUsedAt < idleMs) return false;
+    return this.state !== 'OPEN' || now >= this.openUntil;
   }
 
   /** The window's counts as they stand, without rolling it or changing anything (for log lines). */
