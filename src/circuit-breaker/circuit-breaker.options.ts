@@ -43,3 +43,19 @@ export interface CircuitOptions {
    */
   isFailure?: (error: unknown) => boolean;
 }
+
+/**
+ * The options of one `CircuitBreakerService.execute()`: the circuit's options (read when this
+ * call creates the circuit) and the per-call `signal`, read on every call.
+ * @publicApi
+ */
+export interface CircuitExecuteOptions extends CircuitOptions {
+  /**
+   * Whether `fn` gets an `AbortSignal` that aborts when the call times out. `true` always passes
+   * one, `false` never does. Unset, `fn`'s declared parameter count decides: `(signal) => …` gets
+   * one, `() => …` does not. `(...args) => …`, a first parameter with a default value and
+   * `jest.fn()` declare none, so they get none unless this is `true`.
+   * @default fn.length > 0
+   */
+  signal?: boolean;
+}

@@ -64,6 +64,22 @@ export class CircuitBreakerRegistry {
     return created;
   }
 
+  /**
+   * Replaces circuit `name` with one made with `settings`, keeping its manual state (held open,
+   * disabled). Meant for a circuit that a manual command created before its first call: that
+   * call's options then still apply.
+   */
+  recreate(name: string, settings: Partial<CircuitBreakerSettings>): CircuitBreaker {
+    const created = new CircuitBreaker(name, settings, this.shared);
+    const old = this.circuits.get(name);
+    if (old) {
+      created.copyManualState(old);
+      old.retire();
+    }
+    this.circuits.set(name, created);
+    return created;
+  }
+
   get size(): number {
     return this.circuits.size;
   }

@@ -138,6 +138,21 @@ export class CircuitBreaker {
   }
 
   /**
+   * @internal Takes over the manual state (held open, disabled) of a circuit that this one replaces
+   * before it ran any call, without emitting a transition: nothing changed for its users.
+   */
+  copyManualState(from: CircuitBreaker): void {
+    this.state = from.state;
+    this.forced = from.forced;
+    this.disabled = from.disabled;
+    this.gated = from.gated;
+    this.openUntil = from.openUntil;
+    this.stateSince = from.stateSince;
+    this.lastChange = from.lastChange;
+    this.generation = from.generation + 1;
+  }
+
+  /**
    * Called when a registry drops the circuit: hands its counter block back for reuse, after moving
    * the counters to a private block, so that a caller still holding this object cannot write into
    * a block that another circuit now uses.
