@@ -95,6 +95,6 @@ export const CIRCUIT_BREAKER_FIELDS = [
     default: 3_600_000,
     parse: positiveDurationMs,
     description:
-      'Drop circuits unused for this long, in ms (not those held by open()/disable() or with a call in flight)',
+      'Drop circuits unused for this long, in ms, in any state (not those held by open()/disable() or with a call in flight)',
   }),
 ] as const;
