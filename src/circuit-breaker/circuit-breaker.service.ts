@@ -185,7 +185,7 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     const settings = options === undefined ? breaker.settings : this.settingsFor(name, options);
     this.provisional.delete(breaker);
     this.provisionalCount--;
-    if (circuitSettingsDiff(settings, breaker.settings).length === 0) return breaker;
+    if (settings === breaker.settings) return breaker;
     return this.registry.recreate(name, settings);
   }
 

@@ -171,7 +171,8 @@ export class CircuitBreaker {
   /**
    * Runs `fn` through the circuit. Rejects at once with {@link CircuitOpenError} when open, with
    * {@link TimeoutError} after `timeout`; `fallback` serves in those cases and on a counted
-   * failure. Errors that do not count pass through unchanged.
+   * failure. Errors that do not count pass through unchanged. `options.signal` decides whether
+   * `fn` gets an `AbortSignal` (see {@link CircuitCallOptions}).
    */
   execute<T>(fn: CircuitFn<T>, fallback?: CircuitFallback<T>, options?: CircuitCallOptions): Promise<T> {
     // The hot path, kept small so that it optimises well: closed, no timeout, no fallback, and a
