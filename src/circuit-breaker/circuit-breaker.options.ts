@@ -39,7 +39,23 @@ export interface CircuitOptions {
   /**
    * Decides whether an error counts against the circuit. An error that does not count passes
    * through unchanged and is not served a fallback.
-   * @default defaultIsFailure (timeouts, network errors and 5xx count; 4xx but 408/429, `retryable: false`, `isClientError` and aborts do not)
+   * @default defaultIsFailure (timeouts, network errors and 5xx count; 4xx but 408/425/429, `retryable: false`, `isClientError` and aborts do not)
    */
   isFailure?: (error: unknown) => boolean;
+}
+
+/**
+ * The options of one `CircuitBreakerService.execute()`: the circuit's options (read when this
+ * call creates the circuit) and the per-call `signal`, read on every call.
+ * @publicApi
+ */
+export interface CircuitExecuteOptions extends CircuitOptions {
+  /**
+   * Whether `fn` gets an `AbortSignal` that aborts when the call times out. `true` always passes
+   * one, `false` never does. Unset, `fn`'s declared parameter count decides: `(signal) => …` gets
+   * one, `() => …` does not. `(...args) => …`, a first parameter with a default value and
+   * `jest.fn()` declare none, so they get none unless this is `true`.
+   * @default fn.length > 0
+   */
+  signal?: boolean;
 }

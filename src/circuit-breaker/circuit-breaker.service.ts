@@ -11,8 +11,10 @@ import type { ReliabilityConfig } from '../config/reliability-config.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
 import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
 import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
-import type { CircuitOptions } from './circuit-breaker.options.js';
+import type { CircuitExecuteOptions, CircuitOptions } from './circuit-breaker.options.js';
 import {
+  circuitSettingsDiff,
+  optionsMatchLive,
   resolveCircuitOptions,
   resolveConfiguredCircuits,
   settingsFromDefaults,
@@ -21,8 +23,10 @@ import {
 /**
  * Named circuit breakers. A circuit is created on first use, with (later wins) the module
  * defaults (`CIRCUIT_BREAKER_*`), the options given to that first `execute()`, and
- * `forRoot({ circuits: { [name]: ... } })`. Unused circuits are dropped after
- * `CIRCUIT_BREAKER_IDLE_EVICTION` (never an open or disabled one). The service owns no interval.
+ * `forRoot({ circuits: { [name]: ... } })`. A later `execute()` whose options differ from the live
+ * circuit's logs one warning per circuit. Unused circuits are dropped after
+ * `CIRCUIT_BREAKER_IDLE_EVICTION` (never one held by `open()` or `disable()`, or one with a call in
+ * flight). The service owns no interval.
  * @publicApi
  */
 @Injectable()
@@ -34,6 +38,13 @@ export class CircuitBreakerService implements OnApplicationShutdown {
   private readonly circuitsOption: Record<string, unknown> | undefined;
   private readonly byOptions = new WeakMap<object, CircuitBreakerSettings>();
   private readonly clock: Clock;
+  /** The last options object a circuit's later call passed, already checked against it. */
+  private readonly seenOptions = new WeakMap<CircuitBreaker, object>();
+  /** Circuits already warned about conflicting options: one warning each. */
+  private readonly warned = new WeakSet<CircuitBreaker>();
+  /** Circuits made by a manual command that have not run a call yet: their first call's options still apply. */
+  private readonly provisional = new WeakSet<CircuitBreaker>();
+  private provisionalCount = 0;
 
   constructor(
     @Inject(RELIABILITY_CONFIG) config: ReliabilityConfig,
@@ -56,31 +67,38 @@ export class CircuitBreakerService implements OnApplicationShutdown {
 
   /**
    * Runs `fn` through the circuit `name`. `fn` receives an `AbortSignal` that aborts when the call
-   * times out (pass it on: `(signal) => fetch(url, { signal })`); a function that takes no
-   * argument gets none and pays for none.
+   * times out (pass it on: `(signal) => fetch(url, { signal })`). Whether it gets one follows
+   * `options.signal` when set, else `fn`'s declared parameter count: `() => …` gets none and pays
+   * for none; `(...args) => …`, a defaulted parameter and `jest.fn()` declare none either, so pass
+   * `{ signal: true }` for them.
    *
    * Rejects at once with `CircuitOpenError` while the circuit is open, and with `TimeoutError`
    * after `timeout`. `fallback(error)` serves in those two cases and when `fn` fails with a counted
    * failure; if it throws, that error propagates. An error that does not count (a 404, the
    * caller's abort...) passes through unchanged, without the fallback.
    *
-   * `options` apply when this call creates the circuit; later calls' options are not read.
+   * The circuit options in `options` apply when this call creates the circuit (or is its first
+   * call after a manual command created it). A later call whose options differ from the live
+   * circuit's is run with the live ones, and the first such call logs a warning.
    */
   execute<T>(
     name: string,
     fn: CircuitFn<T>,
     fallback?: CircuitFallback<T>,
-    options?: CircuitOptions,
+    options?: CircuitExecuteOptions,
   ): Promise<T> {
     let breaker = this.registry.get(name);
-    if (breaker === undefined) {
-      try {
-        breaker = this.create(name, options);
-      } catch (error) {
-        return Promise.reject(error);
+    try {
+      if (breaker === undefined) breaker = this.create(name, options);
+      else if (this.provisionalCount > 0 && this.provisional.has(breaker)) {
+        breaker = this.firstCall(name, breaker, options);
+      } else if (options !== undefined && this.seenOptions.get(breaker) !== options) {
+        this.checkLaterOptions(name, breaker, options);
       }
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return breaker.execute(fn, fallback);
+    return breaker.execute(fn, fallback, options);
   }
 
   /** A snapshot of one circuit, or `undefined` if it does not exist (yet, or any more). */
@@ -145,9 +163,52 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     deadlineTimerFor(this.clock, true).clearIfIdle();
   }
 
-  /** The circuit for a manual command: made with its configured settings if it does not exist. */
+  /**
+   * The circuit for a manual command: made with its configured settings if it does not exist, and
+   * marked provisional, so that the options of its first `execute()` still apply.
+   */
   private control(name: string): CircuitBreaker {
-    return this.registry.get(name) ?? this.create(name, undefined);
+    const existing = this.registry.get(name);
+    if (existing) return existing;
+    const created = this.create(name, undefined);
+    this.provisional.add(created);
+    this.provisionalCount++;
+    return created;
+  }
+
+  /** The first call of a circuit that a manual command created: its options apply now. */
+  private firstCall(
+    name: string,
+    breaker: CircuitBreaker,
+    options: CircuitOptions | undefined,
+  ): CircuitBreaker {
+    const settings = options === undefined ? breaker.settings : this.settingsFor(name, options);
+    this.provisional.delete(breaker);
+    this.provisionalCount--;
+    if (settings === breaker.settings) return breaker;
+    return this.registry.recreate(name, settings);
+  }
+
+  /**
+   * A later call passed options: warn once per circuit if a field they set differs from the live
+   * circuit's (after forRoot, which wins over any call's options).
+   */
+  private checkLaterOptions(name: string, breaker: CircuitBreaker, options: CircuitOptions): void {
+    this.seenOptions.set(breaker, options);
+    if (this.warned.has(breaker) || optionsMatchLive(options, breaker.settings)) return;
+    let diffs: string[];
+    try {
+      diffs = circuitSettingsDiff(this.settingsFor(name, options), breaker.settings, options);
+    } catch (error) {
+      diffs = [describe(error)];
+    }
+    if (diffs.length === 0) return;
+    this.warned.add(breaker);
+    this.logger.warn(
+      `Circuit "${name}" already exists, so this execute()'s options are ignored (${diffs.join('; ')}). ` +
+        `Give them to its first execute(), or configure it in forRoot({ circuits: { ${JSON.stringify(name)}: { ... } } }). ` +
+        'Warned once per circuit.',
+    );
   }
 
   private create(name: string, options: CircuitOptions | undefined): CircuitBreaker {
@@ -165,7 +226,13 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     const cached = configured === undefined ? this.byOptions.get(options) : undefined;
     if (cached) return cached;
     const issues: ConfigIssue[] = [];
-    const fromCall = resolveCircuitOptions(`execute("${name}") options`, options, this.defaults, issues);
+    const fromCall = resolveCircuitOptions(
+      `execute("${name}") options`,
+      options,
+      this.defaults,
+      issues,
+      true,
+    );
     if (fromCall === undefined) throw new ReliabilityConfigError(issues);
     if (configured === undefined) {
       // Circuits created with one shared options object share one settings object too.

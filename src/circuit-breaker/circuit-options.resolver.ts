@@ -51,6 +51,8 @@ export function resolveCircuitOptions(
   options: unknown,
   base: CircuitBreakerSettings,
   issues: ConfigIssue[],
+  /** True for the options of one `execute()`, which may also carry the per-call `signal`. */
+  perCall = false,
 ): CircuitBreakerSettings | undefined {
   if (options === undefined || options === null) return base;
   if (typeof options !== 'object' || Array.isArray(options)) {
@@ -63,6 +65,10 @@ export function resolveCircuitOptions(
   for (const [key, raw] of Object.entries(given)) {
     if (raw === undefined) continue;
     const field = `${where}.${key}`;
+    if (perCall && key === 'signal') {
+      if (typeof raw !== 'boolean') issues.push({ field, value: raw, expected: 'must be true or false' });
+      continue;
+    }
     if (key === 'isFailure') {
       if (typeof raw === 'function') out.isFailure = raw;
       else issues.push({ field, value: raw, expected: 'must be a function (error) => boolean' });
@@ -113,4 +119,63 @@ export function resolveConfiguredCircuits(
   }
   if (issues.length > 0) throw new ReliabilityConfigError(issues);
   return resolved;
+}
+
+const SETTING_KEYS = Object.keys(DEFAULT_CIRCUIT_SETTINGS) as (keyof CircuitBreakerSettings)[];
+
+/**
+ * The fields in which `wanted` differs from `live`, as `field: wanted (live in use)` (for a
+ * warning). `given`: compare only the fields that these options set.
+ */
+export function circuitSettingsDiff(
+  wanted: CircuitBreakerSettings,
+  live: CircuitBreakerSettings,
+  given?: object,
+): string[] {
+  const diffs: string[] = [];
+  for (const key of SETTING_KEYS) {
+    if (given !== undefined && (given as Record<string, unknown>)[key] === undefined) continue;
+    const a = wanted[key];
+    const b = live[key];
+    if (key === 'isFailure') {
+      if (!sameFunction(a as CircuitBreakerSettings['isFailure'], b as CircuitBreakerSettings['isFailure'])) {
+        diffs.push('isFailure: another function');
+      }
+    } else if (a !== b) {
+      diffs.push(`${key}: ${String(a)} (${String(b)} in use)`);
+    }
+  }
+  return diffs;
+}
+
+/**
+ * True when the options of one call agree with a live circuit's settings, checked cheaply: every
+ * option given equals the live value. (forRoot precedence and string values are not applied, so
+ * `false` only means "look closer".)
+ */
+export function optionsMatchLive(options: object, live: CircuitBreakerSettings): boolean {
+  const given = options as Record<string, unknown>;
+  for (const key in given) {
+    const raw = given[key];
+    if (raw === undefined || key === 'signal') continue;
+    const current = (live as unknown as Record<string, unknown>)[key];
+    if (raw === current) continue;
+    if (
+      key === 'isFailure' &&
+      typeof raw === 'function' &&
+      sameFunction(raw as () => boolean, live.isFailure)
+    ) {
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/**
+ * One call site passes a new closure on every call (`isFailure: (e) => ...`): the same source text
+ * is the same classifier, for the purpose of warning about conflicting options.
+ */
+function sameFunction(a: (error: unknown) => boolean, b: (error: unknown) => boolean): boolean {
+  return a === b || String(a) === String(b);
 }

@@ -1,4 +1,4 @@
-export type { CircuitOptions } from './circuit-breaker.options.js';
+export type { CircuitExecuteOptions, CircuitOptions } from './circuit-breaker.options.js';
 export { CircuitBreakerService } from './circuit-breaker.service.js';
 export { defaultIsFailure } from '../core/failure-classification.js';
 export type { CircuitMetrics, CircuitTotals } from '../core/circuit-breaker-metrics.js';
@@ -10,7 +10,12 @@ export type {
 } from '../core/circuit-breaker-events.js';
 // The framework-free core, for use without Nest.
 export { CircuitBreaker } from '../core/circuit-breaker.js';
-export type { CircuitBreakerContext, CircuitFallback, CircuitFn } from '../core/circuit-breaker.js';
+export type {
+  CircuitBreakerContext,
+  CircuitCallOptions,
+  CircuitFallback,
+  CircuitFn,
+} from '../core/circuit-breaker.js';
 export { CircuitBreakerRegistry } from '../core/circuit-breaker-registry.js';
 export type { CircuitBreakerRegistryOptions } from '../core/circuit-breaker-registry.js';
 export { DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker-settings.js';

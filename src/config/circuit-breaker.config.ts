@@ -94,6 +94,7 @@ export const CIRCUIT_BREAKER_FIELDS = [
     key: 'idleEvictionMs',
     default: 3_600_000,
     parse: positiveDurationMs,
-    description: 'Drop circuits unused for this long, in ms (open, half-open and disabled ones are kept)',
+    description:
+      'Drop circuits unused for this long, in ms, in any state (not those held by open()/disable() or with a call in flight)',
   }),
 ] as const;

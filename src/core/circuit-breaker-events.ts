@@ -10,7 +10,7 @@ export type CircuitTransitionReason =
   | 'reset-timeout'
   /** A half-open probe failed, timed out or was slow. */
   | 'probe-failed'
-  /** A half-open probe did not answer within `resetTimeout` (possible with `timeout: 0`). */
+  /** A half-open probe did not answer within its own timeout (`resetTimeout` with `timeout: 0`). */
   | 'probe-stuck'
   /** `halfOpenMaxCalls` probes succeeded. */
   | 'probe-succeeded'
@@ -55,17 +55,23 @@ export class CircuitEvents {
 
   constructor(public onListenerError: (error: unknown) => void = () => undefined) {}
 
+  /**
+   * Each registration gets its own entry, so that a disposer removes only its own registration,
+   * even when the same function is registered twice. Calling a disposer again does nothing.
+   */
   onStateChange(listener: Listener<CircuitStateChange>): () => void {
-    this.stateListeners = [...this.stateListeners, listener];
+    const entry: Listener<CircuitStateChange> = (event) => listener(event);
+    this.stateListeners = [...this.stateListeners, entry];
     return () => {
-      this.stateListeners = this.stateListeners.filter((l) => l !== listener);
+      this.stateListeners = this.stateListeners.filter((l) => l !== entry);
     };
   }
 
   onCallOutcome(listener: Listener<CircuitCallOutcome>): () => void {
-    this.outcomeListeners = [...this.outcomeListeners, listener];
+    const entry: Listener<CircuitCallOutcome> = (event) => listener(event);
+    this.outcomeListeners = [...this.outcomeListeners, entry];
     return () => {
-      this.outcomeListeners = this.outcomeListeners.filter((l) => l !== listener);
+      this.outcomeListeners = this.outcomeListeners.filter((l) => l !== entry);
     };
   }
 

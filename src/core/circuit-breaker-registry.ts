@@ -9,7 +9,11 @@ import { Clock, systemClock } from './clock.js';
 export interface CircuitBreakerRegistryOptions {
   /** @default systemClock */
   clock?: Clock;
-  /** Circuits unused for this long are dropped (never an open, half-open or disabled one). @default 3600000 */
+  /**
+   * Circuits unused for this long are dropped, in any state, unless a call is in flight, the
+   * circuit is held by `open()` or `disable()`, or it is open and its `resetTimeout` has not passed.
+   * @default 3600000
+   */
   idleEvictionMs?: number;
   /** Receives errors thrown by event listeners. */
   onListenerError?: (error: unknown) => void;
@@ -22,7 +26,9 @@ const MAX_SWEEP_INTERVAL_MS = 60_000;
  * Named circuits, created on first use. Eviction is lazy and amortised: a sweep over all circuits
  * runs at most once per `min(idleEvictionMs, 60 s)`, and only when a circuit is created or all
  * metrics are read, so the registry owns no interval and costs nothing while idle. Memory is
- * bounded by the names used within one idle period, each O(buckets).
+ * bounded, in every state, by the names used within one idle period (or one `resetTimeout`, if
+ * longer), plus the circuits held by `open()` / `disable()` and those with a call in flight (which
+ * that call keeps alive anyway); each is O(buckets).
  * @publicApi
  */
 export class CircuitBreakerRegistry {
@@ -54,6 +60,22 @@ export class CircuitBreakerRegistry {
     if (existing) return existing;
     const created = new CircuitBreaker(name, settings(), this.shared);
     this.maybeSweep(created.lastUsedAt);
+    this.circuits.set(name, created);
+    return created;
+  }
+
+  /**
+   * Replaces circuit `name` with one made with `settings`, keeping its manual state (held open,
+   * disabled). Meant for a circuit that a manual command created before its first call: that
+   * call's options then still apply.
+   */
+  recreate(name: string, settings: Partial<CircuitBreakerSettings>): CircuitBreaker {
+    const created = new CircuitBreaker(name, settings, this.shared);
+    const old = this.circuits.get(name);
+    if (old) {
+      created.copyManualState(old);
+      old.retire();
+    }
     this.circuits.set(name, created);
     return created;
   }

@@ -8,8 +8,8 @@ import type { CircuitState } from './errors.js';
  * - CLOSED → OPEN: the window trips (`failure-rate`, `slow-call-rate`) or `open()`.
  * - OPEN → HALF_OPEN: the first call (or read) after `resetTimeout`, checked lazily: no timer.
  * - HALF_OPEN → CLOSED: `halfOpenMaxCalls` probes succeeded; the window is cleared.
- * - HALF_OPEN → OPEN: a probe failed, timed out or was slow, or did not answer within
- *   `resetTimeout`; open for another `resetTimeout`.
+ * - HALF_OPEN → OPEN: a probe failed, timed out or was slow, or has not answered within its own
+ *   timeout (`resetTimeout` with `timeout: 0`); open for another `resetTimeout`.
  * - OPEN / HALF_OPEN → CLOSED: `close()`, `reset()`, `disable()`.
  * - HALF_OPEN → OPEN: `open()`.
  */

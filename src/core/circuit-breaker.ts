@@ -6,12 +6,24 @@ import { CircuitBreakerContext, CircuitShared } from './circuit-breaker-shared.j
 import { canTransition } from './circuit-breaker-states.js';
 import { tripReason } from './circuit-breaker-strategy.js';
 import { TimedCall } from './circuit-breaker-timed-call.js';
-import { CircuitOpenError, CircuitState, TimeoutError } from './errors.js';
+import { isTimeoutLike } from './error-shapes.js';
+import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from './errors.js';
 import { RollingWindow } from './rolling-window.js';
 import type { Deadline } from './timeout.js';
 
 /** The function a circuit runs. It may ignore the signal; then it pays for no `AbortController`. */
 export type CircuitFn<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+/** Per-call options of {@link CircuitBreaker.execute}. @publicApi */
+export interface CircuitCallOptions {
+  /**
+   * Whether `fn` gets an `AbortSignal` (its own `AbortController`, aborted on timeout). `true`
+   * always passes one, `false` never does. Unset, the declared parameter count decides: a
+   * function that declares a parameter gets one. `(...args) => …`, a defaulted first parameter and
+   * `jest.fn()` declare none, so pass `signal: true` for them.
+   * @default fn.length > 0
+   */
+  signal?: boolean;
+}
 /** Serves instead of the call when the circuit rejects, the call times out or fails with a counted failure. */
 export type CircuitFallback<T> = (error: unknown) => T | PromiseLike<T>;
 
@@ -22,10 +34,7 @@ export type { CircuitBreakerContext };
 // its end, so each outcome is filed in the bucket of the time it happened. Only latency is sampled:
 // a call also reads the clock at its start (to be timed) while the circuit is young (its first 256
 // calls), when it is a probe, when the window holds a failure, with slow-call detection
-// or an outcome listener, and otherwise one call in 32. (An earlier version also deferred the
-// untimed successes' window entry to the next clock read; after an idle spell that filed old
-// successes in the current bucket, which could open a circuit below its volume threshold or hide a
-// trip. Found in review; the regression tests are in circuit-breaker.spec.ts.)
+// or an outcome listener, and otherwise one call in 32.
 const YOUNG_CALLS = 256;
 const SAMPLE_MASK = 31;
 
@@ -69,13 +78,18 @@ export class CircuitBreaker {
   private gated = false;
   private disabled = false;
   private forced = false;
-  /** Bumped on every transition: a call that started in an older generation changes no state. */
+  /**
+   * Bumped on every transition and whenever the window is emptied by hand (`close()`, `reset()`,
+   * `enable()`): a call that started in an older generation changes no state and files nothing.
+   */
   private generation = 0;
   private openUntil = 0;
   private stateSince: number;
   private lastChange: CircuitStateChange | undefined = undefined;
   private probesInFlight = 0;
   private probeSuccesses = 0;
+  /** Start times of the probes in flight (at most `halfOpenMaxCalls`), to tell a stuck one. */
+  private probeStarts: number[] = [];
   /** Calls started (or admitted as probes): drives the young-circuit rule and the sampling. */
   private tick = 0;
   /** Handlers shared by the untimed calls of one generation, made when the circuit gets busy. */
@@ -124,6 +138,21 @@ export class CircuitBreaker {
   }
 
   /**
+   * @internal Takes over the manual state (held open, disabled) of a circuit that this one replaces
+   * before it ran any call, without emitting a transition: nothing changed for its users.
+   */
+  copyManualState(from: CircuitBreaker): void {
+    this.state = from.state;
+    this.forced = from.forced;
+    this.disabled = from.disabled;
+    this.gated = from.gated;
+    this.openUntil = from.openUntil;
+    this.stateSince = from.stateSince;
+    this.lastChange = from.lastChange;
+    this.generation = from.generation + 1;
+  }
+
+  /**
    * Called when a registry drops the circuit: hands its counter block back for reuse, after moving
    * the counters to a private block, so that a caller still holding this object cannot write into
    * a block that another circuit now uses.
@@ -142,13 +171,15 @@ export class CircuitBreaker {
   /**
    * Runs `fn` through the circuit. Rejects at once with {@link CircuitOpenError} when open, with
    * {@link TimeoutError} after `timeout`; `fallback` serves in those cases and on a counted
-   * failure. Errors that do not count pass through unchanged.
+   * failure. Errors that do not count pass through unchanged. `options.signal` decides whether
+   * `fn` gets an `AbortSignal` (see {@link CircuitCallOptions}).
    */
-  execute<T>(fn: CircuitFn<T>, fallback?: CircuitFallback<T>): Promise<T> {
+  execute<T>(fn: CircuitFn<T>, fallback?: CircuitFallback<T>, options?: CircuitCallOptions): Promise<T> {
     // The hot path, kept small so that it optimises well: closed, no timeout, no fallback, and a
     // call that is not timed. Everything else goes through `run()`.
     const s = this.settings;
     const n = ++this.tick;
+    const withSignal = options?.signal ?? fn.length !== 0;
     if (
       this.gated ||
       fallback !== undefined ||
@@ -158,9 +189,9 @@ export class CircuitBreaker {
       this.window.failures > 0 ||
       s.slowCallThreshold > 0 ||
       this.shared.events.outcomeListeners.length > 0 ||
-      fn.length !== 0
+      withSignal
     ) {
-      return this.run(fn, fallback, n);
+      return this.run(fn, fallback, n, withSignal);
     }
     this.inFlight++;
     let result: T | PromiseLike<T>;
@@ -177,7 +208,12 @@ export class CircuitBreaker {
   }
 
   /** Every call but the hot path's: admission, timing, timeouts, fallbacks, signals. */
-  private run<T>(fn: CircuitFn<T>, fallback: CircuitFallback<T> | undefined, n: number): Promise<T> {
+  private run<T>(
+    fn: CircuitFn<T>,
+    fallback: CircuitFallback<T> | undefined,
+    n: number,
+    withSignal: boolean,
+  ): Promise<T> {
     let t0 = -1;
     let probe = false;
     if (this.gated) {
@@ -196,11 +232,12 @@ export class CircuitBreaker {
     if (t0 < 0 && (timed || s.timeout > 0)) t0 = this.shared.clock.now();
     this.inFlight++;
     const gen = this.generation;
-    if (s.timeout > 0) return this.runTimed(fn, fallback, t0, gen, probe, timed);
+    if (probe) this.probeStarts.push(t0);
+    if (s.timeout > 0) return this.runTimed(fn, fallback, t0, gen, probe, timed, withSignal);
 
     let result: T | PromiseLike<T>;
     try {
-      result = fn.length === 0 ? (fn as () => T | PromiseLike<T>)() : fn(new AbortController().signal);
+      result = withSignal ? fn(new AbortController().signal) : (fn as () => T | PromiseLike<T>)();
     } catch (error) {
       return this.failedSync(error, timed ? t0 : -1, gen, probe, fallback);
     }
@@ -248,21 +285,24 @@ export class CircuitBreaker {
     this.gated = true;
   }
 
-  /** Closes the circuit with an empty window. */
+  /** Closes the circuit with an empty window; calls started before it count nothing in the new one. */
   close(): void {
     const now = this.shared.clock.now();
     this.forced = false;
-    if (this.state === 'CLOSED') this.window.clear(now);
+    if (this.state === 'CLOSED') this.clearWindow(now);
     else this.transition('CLOSED', now, 'manual-close');
   }
 
-  /** Back to new: closed, enabled, window, totals and latency cleared. */
+  /**
+   * Back to new: closed, enabled, window, totals and latency cleared. Calls started before it
+   * still end (and count in the totals) but file nothing into the new window and change no state.
+   */
   reset(): void {
     const now = this.shared.clock.now();
     this.forced = false;
     this.disabled = false;
     if (this.state !== 'CLOSED') this.transition('CLOSED', now, 'reset');
-    this.window.clear(now);
+    else this.clearWindow(now);
     this.counts.fill(0, this.base, this.base + LATENCY_SLOTS);
     this.tick = this.totalSuccesses = this.totalFailures = this.totalTimeouts = 0;
     this.totalIgnored = this.totalRejections = this.totalSlow = this.totalFallbacks = 0;
@@ -281,7 +321,14 @@ export class CircuitBreaker {
   enable(): void {
     if (!this.disabled) return;
     this.disabled = false;
-    this.window.clear(this.shared.clock.now());
+    this.clearWindow(this.shared.clock.now());
+  }
+
+  /** Empties the window and starts a new generation, so that older calls file nothing into it. */
+  private clearWindow(now: number): void {
+    this.generation++;
+    this.fast = undefined;
+    this.window.clear(now);
   }
 
   get isDisabled(): boolean {
@@ -289,13 +336,14 @@ export class CircuitBreaker {
   }
 
   /**
-   * True when the circuit may be dropped: closed, not manual, with nothing in flight and unused for
-   * `idleMs`.
+   * True when the circuit may be dropped: unused for `idleMs`, nothing in flight, not held by hand
+   * (`open()`, `disable()`), and, when open, past its `resetTimeout` (so that dropping it lets no
+   * call through sooner than the circuit would have). An idle open or half-open circuit goes too:
+   * with one circuit per host, hosts that went away must not pile up.
    */
   isEvictable(now: number, idleMs: number): boolean {
-    return (
-      this.state === 'CLOSED' && !this.disabled && this.inFlight === 0 && now - this.lastUsedAt >= idleMs
-    );
+    if (this.forced || this.disabled || this.inFlight > 0 || now - this.lastUsedAt < idleMs) return false;
+    return this.state !== 'OPEN' || now >= this.openUntil;
   }
 
   /** The window's counts as they stand, without rolling it or changing anything (for log lines). */
@@ -352,15 +400,30 @@ export class CircuitBreaker {
     this.refresh(now);
     if (this.state !== 'HALF_OPEN') return false;
     if (this.probesInFlight + this.probeSuccesses >= this.settings.halfOpenMaxCalls) {
-      // A probe that has not answered within resetTimeout (possible with `timeout: 0`) would hold its
-      // slot forever and keep the circuit half-open: count it as failed and re-open (found in review).
-      if (this.probesInFlight > 0 && now - this.stateSince >= this.settings.resetTimeout) {
+      // A probe that never answers would hold its slot for ever and keep the circuit half-open. It
+      // counts as stuck once its own timeout has passed (with `timeout: 0`, after resetTimeout),
+      // never earlier: a slow but healthy probe must still be able to close the circuit.
+      const limit = this.settings.timeout > 0 ? this.settings.timeout : this.settings.resetTimeout;
+      if (this.probesInFlight > 0 && now - this.oldestProbeStart() >= limit) {
         this.transition('OPEN', now, 'probe-stuck');
       }
       return false;
     }
     this.probesInFlight++;
     return true;
+  }
+
+  private oldestProbeStart(): number {
+    let oldest = Infinity;
+    for (const t of this.probeStarts) if (t < oldest) oldest = t;
+    return oldest;
+  }
+
+  /** A probe of the current generation ended: frees its slot. */
+  private releaseProbe(t0: number): void {
+    this.probesInFlight--;
+    const i = this.probeStarts.indexOf(t0);
+    if (i >= 0) this.probeStarts.splice(i, 1);
   }
 
   private rejectCall<T>(now: number, fallback: CircuitFallback<T> | undefined): Promise<T> {
@@ -433,7 +496,7 @@ export class CircuitBreaker {
     }
     if (gen === this.generation) {
       this.window.record(now, false, false, slow);
-      if (probe) this.probeEnded(!slow, now);
+      if (probe) this.probeEnded(!slow, now, t0);
       else if (this.window.failures > 0 || this.window.slowCalls > 0) this.evaluate(now);
     }
     if (this.shared.events.outcomeListeners.length > 0) {
@@ -454,12 +517,7 @@ export class CircuitBreaker {
     probe: boolean,
     fallback: CircuitFallback<T> | undefined,
   ): T | PromiseLike<T> {
-    let counted: boolean;
-    try {
-      counted = this.settings.isFailure(error) !== false;
-    } catch {
-      counted = true; // a broken classifier must not hide an outage
-    }
+    const counted = this.isCounted(error);
     const now = this.shared.clock.now();
     this.inFlight--;
     this.lastUsedAt = now;
@@ -467,25 +525,43 @@ export class CircuitBreaker {
     if (duration >= 0) recordLatency(this.counts, this.base, duration);
     if (!counted) {
       this.totalIgnored++;
-      if (probe && gen === this.generation) this.probesInFlight--; // neither success nor failure
+      if (probe && gen === this.generation) this.releaseProbe(t0); // neither success nor failure
       this.emitOutcome('ignored', duration, error);
       throw error;
     }
     const slowMs = this.settings.slowCallThreshold;
     const slow = slowMs > 0 && duration >= slowMs;
+    // A timeout from outside (a route's total timeout, an inner circuit, `AbortSignal.timeout()`)
+    // is counted like this circuit's own.
+    const timeout = isTimeoutLike(error);
     this.totalFailures++;
+    if (timeout) this.totalTimeouts++;
     if (slow) this.totalSlow++;
     if (gen === this.generation) {
-      this.window.record(now, true, false, slow);
-      if (probe) this.probeEnded(false, now);
+      this.window.record(now, true, timeout, slow);
+      if (probe) this.probeEnded(false, now, t0);
       else this.evaluate(now);
     }
-    this.emitOutcome('failure', duration, error);
+    this.emitOutcome(timeout ? 'timeout' : 'failure', duration, error);
     if (fallback) {
       this.totalFallbacks++;
       return fallback(error);
     }
     throw error;
+  }
+
+  /**
+   * Whether an error counts against this circuit. Another circuit's `CircuitOpenError` never does,
+   * whatever `isFailure` says: that circuit is protecting its dependency, and counting its fast
+   * rejections here would keep this circuit open after the dependency has recovered.
+   */
+  private isCounted(error: unknown): boolean {
+    if (isCircuitOpenError(error) && error.circuit !== this.name) return false;
+    try {
+      return this.settings.isFailure(error) !== false;
+    } catch {
+      return true; // a broken classifier must not hide an outage
+    }
   }
 
   /** @internal Records a timeout; returns the fallback's result or throws the TimeoutError. */
@@ -508,7 +584,7 @@ export class CircuitBreaker {
     if (slow) this.totalSlow++;
     if (gen === this.generation) {
       this.window.record(now, true, true, slow);
-      if (probe) this.probeEnded(false, now);
+      if (probe) this.probeEnded(false, now, t0);
       else this.evaluate(now);
     }
     this.emitOutcome('timeout', duration, error);
@@ -543,8 +619,8 @@ export class CircuitBreaker {
     }
   }
 
-  private probeEnded(ok: boolean, now: number): void {
-    this.probesInFlight--;
+  private probeEnded(ok: boolean, now: number, t0: number): void {
+    this.releaseProbe(t0);
     if (!ok) {
       this.transition('OPEN', now, 'probe-failed');
       return;
@@ -569,6 +645,7 @@ export class CircuitBreaker {
     this.fast = undefined;
     this.probesInFlight = 0;
     this.probeSuccesses = 0;
+    if (this.probeStarts.length > 0) this.probeStarts = [];
     this.stateSince = now;
     this.gated = to !== 'CLOSED' && !this.disabled;
     if (to === 'OPEN') this.openUntil = now + this.settings.resetTimeout;
@@ -587,9 +664,10 @@ export class CircuitBreaker {
     gen: number,
     probe: boolean,
     timed: boolean,
+    withSignal: boolean,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const controller = fn.length === 0 ? undefined : new AbortController();
+      const controller = withSignal ? new AbortController() : undefined;
       const call = new TimedCall<T>(this, resolve, reject, fallback, t0, gen, probe, timed, controller);
       this.shared.deadlines.add(call, this.settings.timeout, t0);
       let result: T | PromiseLike<T>;

@@ -3,7 +3,16 @@
  * any of them. Used by the default failure classification and by the retry presets.
  */
 
+import { hasErrorKind } from './errors.js';
+
 const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * The 4xx statuses that mean "try again later", not "your request is wrong": 408 Request Timeout,
+ * 425 Too Early, 429 Too Many Requests. The one table that the breaker's default classification
+ * (they count as failures) and the default retry rule (they are retried) both read.
+ */
+export const TRANSIENT_CLIENT_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
@@ -102,6 +111,14 @@ function readHeader(headers: unknown, name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * True for a timeout: the library's `TimeoutError` (from any copy of the package) or anything named
+ * `TimeoutError`, such as the `DOMException` of `AbortSignal.timeout()`.
+ */
+export function isTimeoutLike(error: unknown): boolean {
+  return hasErrorKind(error, 'TimeoutError') || asRecord(error)?.name === 'TimeoutError';
 }
 
 /** True for an `AbortError` / `ABORT_ERR`-shaped error (DOMException, undici, Node). */

@@ -13,11 +13,12 @@ import {
   isMarkedNonRetryable,
   statusOf,
   headerOf,
+  TRANSIENT_CLIENT_STATUSES,
 } from './error-shapes.js';
 import { hasErrorKind, isCircuitOpenError, isTimeoutError } from './errors.js';
 
-/** 4xx statuses that are worth retrying: request timeout, too early, too many requests. */
-const RETRYABLE_4XX = new Set([408, 425, 429]);
+/** 4xx statuses that are worth retrying: the same table as the breaker's (408, 425, 429). */
+const RETRYABLE_4XX = TRANSIENT_CLIENT_STATUSES;
 
 /** Statuses the HTTP preset retries. 529 is Anthropic's "overloaded". */
 export const RETRYABLE_HTTP_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504, 529]);

@@ -1,6 +1,7 @@
 import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { TimeoutError } from '../../src/core/errors';
 import { defaultIsFailure } from '../../src/core/failure-classification';
+import { isRetryableError } from '../../src/core/retry-classification';
 
 const withStatus = (status: number, key: 'status' | 'statusCode' = 'status') =>
   Object.assign(new Error(`HTTP ${status}`), { [key]: status });
@@ -18,6 +19,7 @@ describe('defaultIsFailure', () => {
     ['a 503 statusCode', withStatus(503, 'statusCode')],
     ['a 408', withStatus(408)],
     ['a 429', withStatus(429)],
+    ['a 425 (too early)', withStatus(425)],
     ['an axios-shaped 502', Object.assign(new Error('bad gateway'), { response: { status: 502 } })],
     ['a Nest 503', new ServiceUnavailableException()],
     ['status 0 (no response at all)', withStatus(0)],
@@ -52,5 +54,17 @@ describe('defaultIsFailure', () => {
     const controller = new AbortController();
     controller.abort();
     expect(defaultIsFailure(controller.signal.reason)).toBe(false);
+  });
+});
+
+describe('one status table for the breaker and the default retry rule', () => {
+  it('counts exactly the 4xx statuses that are retried (408, 425, 429)', () => {
+    const counted: number[] = [];
+    for (let status = 400; status < 500; status++) {
+      const error = withStatus(status);
+      expect([status, defaultIsFailure(error)]).toEqual([status, isRetryableError(error)]);
+      if (defaultIsFailure(error)) counted.push(status);
+    }
+    expect(counted).toEqual([408, 425, 429]);
   });
 });

@@ -212,3 +212,47 @@ describe('CircuitBreaker against a reference model', () => {
     );
   });
 });
+
+describe('CircuitBreaker: a probe counts as stuck only after its own timeout (property)', () => {
+  it('a probe within its own timeout (resetTimeout with timeout 0, from its start) is never declared stuck, and past it frees its slot', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })), // timeout
+        fc.integer({ min: 1, max: 5_000 }), // resetTimeout
+        fc.integer({ min: 0, max: 3_000 }), // how long after half-open the probe starts
+        fc.integer({ min: 1, max: 10_000 }), // how long the probe takes
+        fc.integer({ min: 0, max: 10_000 }), // when, after the probe's start, another call comes
+        async (timeout, resetTimeout, delay, duration, arrival) => {
+          const clock = new FakeClock();
+          const s = { timeout, resetTimeout, volumeThreshold: 1, rollingWindow: 60_000 };
+          const breaker = new CircuitBreaker('p', s, { clock });
+          const reasons: string[] = [];
+          breaker.events.onStateChange((e) => reasons.push(e.reason ?? ''));
+          await settle(breaker.execute(() => Promise.reject(new Error('down'))));
+          await clock.advance(resetTimeout + delay);
+          const probe = settle(breaker.execute(() => clock.sleep(duration).then(() => 'ok')));
+          const limit = timeout > 0 ? timeout : resetTimeout;
+          if (arrival >= duration) return; // the other call comes after the probe: nothing to see
+          if (duration === timeout) return; // the probe's result and its deadline at the same tick
+          await clock.advance(arrival);
+          // It fails if it runs, so that only the first probe can ever close the circuit.
+          const other = await settle(breaker.execute(() => Promise.reject(new Error('other'))));
+          if (arrival < limit) {
+            expect(other).toEqual({ error: expect.objectContaining({ state: 'HALF_OPEN' }) });
+          } else {
+            // Past its limit the probe no longer holds the slot: the circuit re-opened (and may
+            // have half-opened again, letting this call through as a new probe).
+            expect(other).not.toEqual({ error: expect.objectContaining({ state: 'HALF_OPEN' }) });
+          }
+          await clock.advance(duration - arrival);
+          await probe;
+          // With a timeout, the probe's own deadline decides; without one, only a call that found it
+          // stuck does.
+          const closes = timeout > 0 ? duration < timeout : arrival < limit;
+          expect(reasons.includes('probe-succeeded')).toBe(closes);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

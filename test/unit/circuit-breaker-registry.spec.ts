@@ -15,12 +15,12 @@ describe('CircuitBreakerRegistry', () => {
     expect(a.settings.volumeThreshold).toBe(1);
   });
 
-  it('evicts idle closed circuits lazily, keeping open, disabled and busy ones', async () => {
+  it('evicts idle circuits lazily, keeping forced-open, disabled and busy ones', async () => {
     const clock = new FakeClock();
     const registry = new CircuitBreakerRegistry({ clock, idleEvictionMs: 10_000 });
     const idle = registry.getOrCreate('idle', () => SETTINGS);
     await idle.execute(ok);
-    await settle(registry.getOrCreate('open', () => SETTINGS).execute(down));
+    registry.getOrCreate('forced', () => SETTINGS).open();
     registry.getOrCreate('disabled', () => SETTINGS).disable();
     const busy = registry.getOrCreate('busy', () => SETTINGS);
     void busy.execute(() => new Promise(() => undefined));
@@ -30,9 +30,40 @@ describe('CircuitBreakerRegistry', () => {
     expect(registry.size).toBe(4); // nothing happens without a reason to look
     registry.getOrCreate('new', () => SETTINGS); // creation runs the due sweep
     expect(registry.get('idle')).toBeUndefined();
-    expect(registry.get('open')?.getState()).toBe('HALF_OPEN'); // its open state was kept
+    expect(registry.get('forced')?.getState()).toBe('OPEN');
     expect(registry.get('disabled')?.isDisabled).toBe(true);
     expect(registry.get('busy')).toBe(busy);
+  });
+
+  it('bounds the registry in every state: idle open and half-open circuits are evicted too', async () => {
+    const clock = new FakeClock();
+    const registry = new CircuitBreakerRegistry({ clock, idleEvictionMs: 10_000 });
+    // One circuit per host, as with dynamic names: 50 hosts go down and are never called again.
+    const hostSettings = { ...SETTINGS, resetTimeout: 5_000 };
+    for (let i = 0; i < 50; i++) {
+      await settle(registry.getOrCreate(`host-${i}`, () => hostSettings).execute(down));
+    }
+    const halfOpen = registry.getOrCreate('half-open', () => SETTINGS);
+    await settle(halfOpen.execute(down));
+    await clock.advance(1_000);
+    expect(halfOpen.getState()).toBe('HALF_OPEN');
+    expect(registry.get('host-0')?.getState()).toBe('OPEN');
+    await clock.advance(8_999);
+    expect(registry.sweep()).toBe(0); // not idle for long enough yet
+    await clock.advance(1);
+    expect(registry.sweep()).toBe(51);
+    expect(registry.size).toBe(0);
+  });
+
+  it('keeps an idle open circuit until its resetTimeout has passed', async () => {
+    const clock = new FakeClock();
+    const registry = new CircuitBreakerRegistry({ clock, idleEvictionMs: 1_000 });
+    const long = registry.getOrCreate('long', () => ({ ...SETTINGS, resetTimeout: 5_000 }));
+    await settle(long.execute(down));
+    await clock.advance(4_999);
+    expect(registry.sweep()).toBe(0); // dropping it now would let calls through early
+    await clock.advance(1);
+    expect(registry.sweep()).toBe(1);
   });
 
   it('sweeps at most once a minute, also when metrics are read', async () => {

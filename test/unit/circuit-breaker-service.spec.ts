@@ -147,10 +147,107 @@ describe('CircuitBreakerService configuration', () => {
   });
 
   it('reads first-use options only: later options are ignored', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const { service } = await start({ env: { CIRCUIT_BREAKER_TIMEOUT: '0' } });
     await service.execute('first', ok, undefined, { volumeThreshold: 1 });
     await settle(service.execute('first', down, undefined, { volumeThreshold: 100 }));
     expect(service.getState('first')).toBe('OPEN');
+  });
+
+  it("warns once per circuit when a later execute()'s options differ from the live circuit's", async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { service } = await start({ env: {} });
+    await service.execute('llm', ok);
+    await service.execute('llm', ok, undefined, { timeout: 120_000 });
+    await service.execute('llm', ok, undefined, { timeout: 120_000, volumeThreshold: 3 });
+    expect(service.getCircuitMetrics('llm')).toBeDefined();
+    const warnings = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('"llm"'));
+    expect(warnings).toEqual([
+      'Circuit "llm" already exists, so this execute()\'s options are ignored (timeout: 120000 (60000 in use)). ' +
+        'Give them to its first execute(), or configure it in forRoot({ circuits: { "llm": { ... } } }). ' +
+        'Warned once per circuit.',
+    ]);
+    // The other circuits still get their own warning.
+    await service.execute('other', ok);
+    await service.execute('other', ok, undefined, { halfOpenMaxCalls: 2 });
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes('"other"'))).toHaveLength(1);
+  });
+
+  it('does not warn when later options agree with the live circuit', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { service } = await start({ env: {}, circuits: { api: { timeout: 5_000 } } });
+    for (let i = 0; i < 3; i++) {
+      // A fresh literal and a fresh closure on every call, as at a call site in a loop.
+      await service.execute('api', ok, undefined, { volumeThreshold: 4, isFailure: (e) => e !== 1 });
+      // forRoot wins over the call's timeout: not a conflict of this call.
+      await service.execute('api', ok, undefined, { volumeThreshold: 4, timeout: 9_000 });
+      await service.execute('api', ok, undefined, { signal: true });
+    }
+    expect(warn).not.toHaveBeenCalled();
+    expect(service.getCircuitMetrics('api')).toBeDefined();
+  });
+
+  it("applies the first execute()'s options to a circuit that a manual command created", async () => {
+    const { service, clock } = await start({ env: { CIRCUIT_BREAKER_TIMEOUT: '0' } });
+    const changes: string[] = [];
+    service.onStateChange((c) => changes.push(`${c.from}->${c.to}:${c.reason}`));
+    service.open('payments'); // before any call: made with the module defaults, held open
+    await expect(
+      service.execute('payments', ok, undefined, { volumeThreshold: 2, resetTimeout: 500 }),
+    ).rejects.toMatchObject({ circuit: 'payments', state: 'OPEN' }); // still held open
+    service.close('payments');
+    await failTimes(service, 'payments', 2); // volumeThreshold 2 now applies
+    expect(service.getState('payments')).toBe('OPEN');
+    await clock.advance(500); // and resetTimeout 500
+    expect(service.getState('payments')).toBe('HALF_OPEN');
+    expect(changes).toEqual([
+      'CLOSED->OPEN:manual-open',
+      'OPEN->CLOSED:manual-close',
+      'CLOSED->OPEN:failure-rate',
+      'OPEN->HALF_OPEN:reset-timeout',
+    ]);
+  });
+
+  it('keeps disable() across the recreation, and reads later options as later options', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { service } = await start({ env: { CIRCUIT_BREAKER_TIMEOUT: '0' } });
+    service.disable('search');
+    await service.execute('search', ok, undefined, { volumeThreshold: 1 });
+    expect(service.getCircuitMetrics('search')?.disabled).toBe(true);
+    await failTimes(service, 'search', 3);
+    expect(service.getState('search')).toBe('CLOSED');
+    service.enable('search');
+    await settle(service.execute('search', down, undefined, { volumeThreshold: 1 }));
+    expect(service.getState('search')).toBe('OPEN');
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes('already exists'))).toHaveLength(0);
+  });
+});
+
+describe('CircuitBreakerService: the signal option', () => {
+  it.each([
+    ['a rest parameter', (...args: unknown[]) => Promise.resolve(args[0] ?? 'none')],
+    ['a defaulted parameter', (signal: unknown = 'none') => Promise.resolve(signal)],
+  ])('passes a signal to %s with { signal: true }, and none without', async (_label, fn) => {
+    const { service } = await start({ env: {} });
+    expect(await service.execute('s', fn)).toBe('none');
+    expect(await service.execute('s', fn, undefined, { signal: true })).toBeInstanceOf(AbortSignal);
+  });
+
+  it('passes a signal to jest.fn() with { signal: true }, and none to (signal) => … with { signal: false }', async () => {
+    const { service } = await start({ env: { CIRCUIT_BREAKER_TIMEOUT: '0' } });
+    const mock = jest.fn((signal?: AbortSignal) => Promise.resolve(signal));
+    await service.execute('m', mock, undefined, { signal: true });
+    expect(mock.mock.calls[0][0]).toBeInstanceOf(AbortSignal);
+    await expect(
+      service.execute('m', (signal) => Promise.resolve(signal), undefined, { signal: false }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('rejects a signal option that is not a boolean, naming it', async () => {
+    const { service } = await start({ env: {} });
+    await expect(
+      service.execute('bad-signal', ok, undefined, { signal: 'yes' as unknown as boolean }),
+    ).rejects.toMatchObject({ issues: [{ field: 'execute("bad-signal") options.signal', value: 'yes' }] });
   });
 });
 

@@ -537,6 +537,25 @@ describe('CircuitBreaker: events and metrics', () => {
     expect(reported).toHaveLength(2);
   });
 
+  it('a disposer removes only its own registration, even of a function registered twice', async () => {
+    const { breaker } = setup({ volumeThreshold: 1 });
+    const states: string[] = [];
+    const outcomes: string[] = [];
+    const onState = (e: CircuitStateChange) => states.push(e.to);
+    const onOutcome = (e: { outcome: string }) => outcomes.push(e.outcome);
+    const offState1 = breaker.events.onStateChange(onState);
+    breaker.events.onStateChange(onState);
+    const offOutcome1 = breaker.events.onCallOutcome(onOutcome);
+    breaker.events.onCallOutcome(onOutcome);
+    offState1();
+    offState1(); // a second call removes nothing more
+    offOutcome1();
+    offOutcome1();
+    await settle(breaker.execute(down));
+    expect(states).toEqual(['OPEN']);
+    expect(outcomes).toEqual(['failure']);
+  });
+
   it('gives window counts, totals, last change and latency percentiles', async () => {
     const { breaker, clock } = setup({ volumeThreshold: 100 });
     for (let i = 1; i <= 100; i++) {
@@ -673,5 +692,145 @@ describe('CircuitBreaker: a probe that never answers', () => {
     await expect(breaker.execute(ok)).resolves.toBe('ok'); // a fresh probe
     expect(breaker.getState()).toBe('CLOSED');
     void hung;
+  });
+});
+
+describe('CircuitBreaker: when a probe counts as stuck', () => {
+  it('a slow but healthy probe closes the circuit with the default timeouts (60 s / 30 s)', async () => {
+    const clock = new FakeClock();
+    const breaker = new CircuitBreaker('slow', {}, { clock }); // every default
+    const changes: CircuitStateChange[] = [];
+    breaker.events.onStateChange((e) => changes.push(e));
+    for (let i = 0; i < 10; i++) await settle(breaker.execute(down));
+    expect(breaker.getState()).toBe('OPEN');
+    await clock.advance(30_000);
+    const probe = breaker.execute(() => clock.sleep(45_000).then(() => 'fine'));
+    await clock.advance(30_000); // 30 s into HALF_OPEN, the probe is still within its 60 s timeout
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ state: 'HALF_OPEN' });
+    await clock.advance(15_000);
+    await expect(probe).resolves.toBe('fine');
+    expect(breaker.getState()).toBe('CLOSED');
+    expect(changes.map((c) => c.reason)).toEqual(['failure-rate', 'reset-timeout', 'probe-succeeded']);
+  });
+
+  it('with timeout 0, measures resetTimeout from the probe’s own start, not from half-open', async () => {
+    const { breaker, clock, changes } = setup(); // resetTimeout 1 s, timeout 0
+    await trip(breaker);
+    await clock.advance(1_800); // half-open since 800 ms; the probe comes only now
+    const probe = deferred<string>();
+    const running = breaker.execute(() => probe.promise);
+    await clock.advance(900); // 1.7 s into HALF_OPEN, 0.9 s into the probe
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ state: 'HALF_OPEN' });
+    expect(changes.at(-1)?.reason).toBe('reset-timeout');
+    await clock.advance(100); // now the probe has run for resetTimeout
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ state: 'OPEN' });
+    expect(changes.at(-1)?.reason).toBe('probe-stuck');
+    probe.resolve('late');
+    await running;
+    expect(breaker.getState()).toBe('OPEN'); // the late success is from an older generation
+  });
+
+  it('with a timeout, a probe that never answers re-opens the circuit when that timeout passes', async () => {
+    const { breaker, clock, changes } = setup({ timeout: 5_000 }); // longer than resetTimeout
+    await trip(breaker);
+    await clock.advance(1_000);
+    const hung = settle(breaker.execute(() => new Promise<string>(() => undefined)));
+    await clock.advance(4_999);
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ state: 'HALF_OPEN' });
+    await clock.advance(1);
+    expect(await hung).toEqual({ error: expect.any(TimeoutError) });
+    expect(breaker.getState()).toBe('OPEN');
+    expect(changes.at(-1)).toMatchObject({ from: 'HALF_OPEN', to: 'OPEN' });
+  });
+});
+
+describe('CircuitBreaker: calls from before a manual reset', () => {
+  it.each(['reset', 'close'] as const)(
+    '%s() on a closed circuit: calls started before it file nothing into the new window',
+    async (command) => {
+      const { breaker } = setup({ volumeThreshold: 5 });
+      const gate = deferred<never>();
+      const before = Array.from({ length: 5 }, () => settle(breaker.execute(() => gate.promise)));
+      breaker[command]();
+      gate.reject(serverError('old'));
+      await Promise.all(before);
+      expect(breaker.metrics()).toMatchObject({ state: 'CLOSED', calls: 0, failures: 0, inFlight: 0 });
+      // The new window counts new calls as usual.
+      await run(breaker, 'fffff');
+      expect(breaker.getState()).toBe('OPEN');
+    },
+  );
+
+  it('enable() likewise starts a window that older calls cannot reach', async () => {
+    const { breaker } = setup({ volumeThreshold: 5 });
+    breaker.disable();
+    const gate = deferred<never>();
+    const before = Array.from({ length: 5 }, () => settle(breaker.execute(() => gate.promise)));
+    breaker.enable();
+    gate.reject(serverError('old'));
+    await Promise.all(before);
+    expect(breaker.metrics()).toMatchObject({ state: 'CLOSED', calls: 0 });
+  });
+});
+
+describe("CircuitBreaker: another circuit's CircuitOpenError", () => {
+  const innerOpen = () => Promise.reject(new CircuitOpenError('inner', 'OPEN', 5_000));
+
+  it('is neither a failure nor a success: it passes through, uncounted and without the fallback', async () => {
+    const { breaker } = setup();
+    const fallback = jest.fn(() => 'fallback');
+    for (let i = 0; i < 10; i++) {
+      await expect(breaker.execute(innerOpen, fallback)).rejects.toMatchObject({ circuit: 'inner' });
+    }
+    expect(fallback).not.toHaveBeenCalled();
+    expect(breaker.metrics()).toMatchObject({ state: 'CLOSED', calls: 0, failures: 0 });
+    expect(breaker.metrics().totals).toMatchObject({ failures: 0, successes: 0, ignored: 10 });
+  });
+
+  it('wins over a custom isFailure that would count it', async () => {
+    const { breaker } = setup({ isFailure: () => true });
+    for (let i = 0; i < 10; i++) await settle(breaker.execute(innerOpen));
+    expect(breaker.metrics()).toMatchObject({ state: 'CLOSED', calls: 0 });
+  });
+
+  it('a probe that gets one frees its slot without deciding', async () => {
+    const { breaker, clock } = setup();
+    await trip(breaker);
+    await clock.advance(1_000);
+    await settle(breaker.execute(innerOpen));
+    expect(breaker.getState()).toBe('HALF_OPEN');
+    await expect(breaker.execute(ok)).resolves.toBe('ok'); // the slot is free: a new probe
+    expect(breaker.getState()).toBe('CLOSED');
+  });
+});
+
+describe('CircuitBreaker: timeouts and aborts from outside', () => {
+  it.each([
+    ['our TimeoutError (a route’s total timeout)', () => new TimeoutError(100, 'GET /x')],
+    ["AbortSignal.timeout()'s DOMException", () => new DOMException('timed out', 'TimeoutError')],
+  ])('a rejection with %s counts as a timeout failure', async (_label, make) => {
+    const { breaker } = setup({ volumeThreshold: 2 });
+    const outcomes: string[] = [];
+    breaker.events.onCallOutcome((e) => outcomes.push(e.outcome));
+    await settle(breaker.execute(() => Promise.reject(make())));
+    expect(breaker.metrics()).toMatchObject({ calls: 1, failures: 1, timeouts: 1 });
+    expect(breaker.metrics().totals).toMatchObject({ failures: 1, timeouts: 1 });
+    expect(outcomes).toEqual(['timeout']);
+    await settle(breaker.execute(() => Promise.reject(make())));
+    expect(breaker.getState()).toBe('OPEN');
+  });
+
+  it("the caller's abort (AbortError) is not counted, and frees a probe's slot", async () => {
+    const { breaker, clock } = setup();
+    const abort = () => Promise.reject(new DOMException('This operation was aborted', 'AbortError'));
+    for (let i = 0; i < 10; i++) await settle(breaker.execute(abort));
+    expect(breaker.metrics()).toMatchObject({ state: 'CLOSED', calls: 0, failures: 0 });
+    expect(breaker.metrics().totals).toMatchObject({ ignored: 10, failures: 0 });
+    await trip(breaker);
+    await clock.advance(1_000);
+    await settle(breaker.execute(abort));
+    expect(breaker.getState()).toBe('HALF_OPEN');
+    await breaker.execute(ok);
+    expect(breaker.getState()).toBe('CLOSED');
   });
 });
