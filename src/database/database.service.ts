@@ -37,6 +37,7 @@ import {
 } from './database.types.js';
 import { validateDatabaseOptions } from './database.validation.js';
 import { InFlightTracker } from './in-flight-tracker.js';
+import { listenForPoolErrors } from './pool-errors.js';
 
 /** A database operation: gets the client (typed as the app's `PrismaClient`) and the call context. @publicApi */
 export type DatabaseOperation<TClient, T> = (
@@ -118,6 +119,9 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     this.client = client;
     this.pool = options.pool ?? findPgPool(client);
     this.warnAboutPool();
+    // The listener outlives this service: it holds the logger only, not the service.
+    const logger = this.logger;
+    if (this.pool) listenForPoolErrors(this.pool, (message) => logger.warn(message));
     if (options.disconnectOnShutdown !== false && this.shutdown) {
       this.removeCleanupTask = this.shutdown.registerCleanupTask('database', (signal) => this.close(signal), {
         priority: options.shutdownPriority ?? -100,
