@@ -6,6 +6,8 @@
  *   curl localhost:3000/health/ready  localhost:3000/metrics
  *
  * Ctrl-C (SIGINT) or SIGTERM shuts it down gracefully: readiness 503, drain, cleanup, exit.
+ * PostgreSQL runs in a process group of its own, so a Ctrl-C reaches only the app, which stops the
+ * database last, as its final cleanup task. (`npm start` execs node, so npm's SIGTERM reaches it.)
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
@@ -21,6 +23,15 @@ async function main(): Promise<void> {
   const logger = new Logger('Demo');
   const port = Number(process.env.PORT ?? 3000);
   const postgres = await PostgresServer.create();
+  try {
+    await serve(logger, port, postgres);
+  } catch (error) {
+    await postgres.close();
+    throw error;
+  }
+}
+
+async function serve(logger: Logger, port: number, postgres: PostgresServer): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL ?? postgres.url();
   await applyMigrations(databaseUrl);
   const llm = await startFakeLlm();
@@ -41,10 +52,17 @@ async function main(): Promise<void> {
   const shutdown = app.get(ShutdownService);
   shutdown.registerCleanupTask('pg-pool', () => pool.end(), { priority: -150 });
   shutdown.registerCleanupTask('fake-llm', () => llm.close(), { priority: -200 });
-  shutdown.registerCleanupTask('embedded-postgres', () => postgres.close(), {
-    priority: -300,
-    timeoutMs: 10_000,
-  });
+  shutdown.registerCleanupTask(
+    'embedded-postgres',
+    async () => {
+      await postgres.close();
+      logger.log('embedded PostgreSQL stopped');
+    },
+    {
+      priority: -300,
+      timeoutMs: 10_000,
+    },
+  );
   await app.listen(port, '127.0.0.1');
   logger.log(`demo API on http://127.0.0.1:${port} (try /tasks, /health/ready, /metrics)`);
 }

