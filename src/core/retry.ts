@@ -4,7 +4,7 @@
  * classification, budget, hooks) happens only after a failure.
  */
 import { createBackoff, Backoff, JitterMode } from './backoff.js';
-import { Clock, systemClock } from './clock.js';
+import { Clock, MAX_TIMER_MS, systemClock } from './clock.js';
 import { ConfigIssue, ReliabilityConfigError, isCircuitOpenError } from './errors.js';
 import { DEFAULT_RETRY_BUDGET, RetryBudget, RetryBudgetLimits } from './retry-budget.js';
 import { isRetryableError } from './retry-classification.js';
@@ -203,7 +203,9 @@ export function isRetryPolicy(value: unknown): value is RetryPolicy {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[POLICY] === true;
 }
 
-const isDuration = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < Infinity;
+const isNonNegative = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < Infinity;
+/** A delay in ms that a timer can arm as given (see MAX_TIMER_MS). */
+const isDuration = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= MAX_TIMER_MS;
 
 /**
  * Validates `options` and fills the rest from `base`. Throws a {@link ReliabilityConfigError}
@@ -232,7 +234,7 @@ export function createRetryPolicy(
     !(Number.isInteger(maxAttempts) && maxAttempts >= 1) ||
     !isDuration(baseDelay) ||
     !isDuration(maxDelay) ||
-    !(isDuration(multiplier) && multiplier >= 1) ||
+    !(isNonNegative(multiplier) && multiplier >= 1) ||
     !isDuration(attemptTimeout) ||
     typeof retryIf !== 'function' ||
     (onRetry !== undefined && typeof onRetry !== 'function') ||
@@ -275,7 +277,7 @@ function budgetLimits(
 }
 
 function validBudget(b: RetryBudgetLimits): boolean {
-  return isDuration(b.ratio) && isDuration(b.minPerSecond) && isDuration(b.windowMs) && b.windowMs > 0;
+  return isNonNegative(b.ratio) && isNonNegative(b.minPerSecond) && isDuration(b.windowMs) && b.windowMs > 0;
 }
 
 function policyIssues(
@@ -290,12 +292,12 @@ function policyIssues(
     const v = o[key];
     if (v !== undefined && !ok(v)) issues.push({ field: at(key), value: v, expected });
   };
-  const finiteAtLeast = (min: number) => (v: unknown) => isDuration(v) && v >= min;
+  const upTo = `up to ${MAX_TIMER_MS}`;
   check('maxAttempts', (v) => Number.isInteger(v) && v >= 1, 'must be an integer of at least 1');
-  check('baseDelay', finiteAtLeast(0), 'must be a non-negative number of milliseconds');
-  check('maxDelay', finiteAtLeast(0), 'must be a non-negative number of milliseconds');
-  check('backoffMultiplier', finiteAtLeast(1), 'must be a number of at least 1');
-  check('attemptTimeout', finiteAtLeast(0), 'must be a non-negative number of milliseconds (0 = none)');
+  check('baseDelay', isDuration, `must be a non-negative number of milliseconds ${upTo}`);
+  check('maxDelay', isDuration, `must be a non-negative number of milliseconds ${upTo}`);
+  check('backoffMultiplier', (v) => isNonNegative(v) && v >= 1, 'must be a number of at least 1');
+  check('attemptTimeout', isDuration, `must be a non-negative number of milliseconds ${upTo} (0 = none)`);
   check('jitter', (v) => JITTERS.includes(v), `must be one of ${JITTERS.join(', ')}`);
   check('retryIf', (v) => typeof v === 'function', 'must be a function (error, attempt) => boolean');
   check('onRetry', (v) => typeof v === 'function', 'must be a function');
@@ -310,7 +312,7 @@ function policyIssues(
     issues.push({
       field: at('budget'),
       value: o.budget,
-      expected: 'must be a boolean or { ratio >= 0, minPerSecond >= 0, windowMs > 0 }',
+      expected: `must be a boolean or { ratio >= 0, minPerSecond >= 0, 0 < windowMs <= ${MAX_TIMER_MS} }`,
     });
   }
   if (issues.length === 0) issues.push({ field: at('*'), value: o, expected: 'must be valid retry options' });

@@ -1,4 +1,5 @@
 import { ConfigIssue, isReliabilityConfigError } from '../core/errors.js';
+import { MAX_TIMER_MS } from '../core/clock.js';
 import { createRetryPolicy } from '../core/retry.js';
 import { RETRY_PRESETS } from '../retry/retry.presets.js';
 import type { ResilienceOptions } from './resilience.options.js';
@@ -64,11 +65,11 @@ export function validateResilienceOptions(options: unknown, route: string): Conf
   }
   for (const key of DURATION_KEYS) {
     const v = o[key];
-    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v < Infinity)) {
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= MAX_TIMER_MS)) {
       issues.push({
         field: at(key),
         value: v,
-        expected: 'must be a non-negative number of milliseconds (0 = none)',
+        expected: `must be a non-negative number of milliseconds up to ${MAX_TIMER_MS} (0 = none)`,
       });
     }
   }

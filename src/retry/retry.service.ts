@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Optional } from '@nestjs/common';
-import { Clock, systemClock } from '../core/clock.js';
+import { Clock, Sleepers, systemClock } from '../core/clock.js';
 import { RetryBudgetLimits } from '../core/retry-budget.js';
 import {
   copyRetryStats,
@@ -51,14 +51,16 @@ export class RetryService implements BeforeApplicationShutdown {
    */
   private readonly frozenPolicies = new WeakMap<RetryConfig, RetryPolicy>();
   private readonly registry: RetryRegistry;
-  /** Aborted at shutdown, after the drain: wakes every backoff still sleeping, so none holds the process. */
-  private readonly stopping = new AbortController();
+  /** Every backoff in progress; woken at shutdown, after the drain, so none holds the process. */
+  private readonly sleepers: Sleepers;
 
   constructor(
     @Optional() @Inject(RELIABILITY_CONFIG) config?: ReliabilityConfig,
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
   ) {
-    this.clock = this.stoppableClock(clock ?? systemClock);
+    const base = clock ?? systemClock;
+    this.sleepers = new Sleepers(base);
+    this.clock = this.stoppableClock(base);
     const d = (config ?? resolveReliabilityConfig({}, () => undefined)).retry;
     this.budgetLimits = {
       ratio: d.budgetRatio,
@@ -86,18 +88,18 @@ export class RetryService implements BeforeApplicationShutdown {
    * still sleeping now rejects with the shutdown reason instead of keeping the process alive.
    */
   beforeApplicationShutdown(): void {
-    this.stopping.abort(new Error('RetryService: the application is shutting down'));
+    this.sleepers.wakeAll(new Error('RetryService: the application is shutting down'));
   }
 
   /** The clock, with every sleep also woken by {@link beforeApplicationShutdown}. Only backoffs pay for it. */
   private stoppableClock(clock: Clock): Clock {
-    const stopping = this.stopping.signal;
+    const sleepers = this.sleepers;
     return {
       now: () => clock.now(),
       setTimer: (fn, ms) => clock.setTimer(fn, ms),
       clearTimer: (handle) => clock.clearTimer(handle),
       random: () => clock.random(),
-      sleep: (ms, signal) => clock.sleep(ms, signal ? AbortSignal.any([signal, stopping]) : stopping),
+      sleep: (ms, signal) => sleepers.sleep(ms, signal),
     };
   }
 

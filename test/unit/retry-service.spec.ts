@@ -1,5 +1,5 @@
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
-import { FakeClock } from '../../src/core/clock';
+import { FakeClock, flushMicrotasks } from '../../src/core/clock';
 import { isReliabilityConfigError } from '../../src/core/errors';
 import { getRetryAttempts } from '../../src/core/retry';
 import {
@@ -301,5 +301,71 @@ describe('RetryService at shutdown', () => {
     expect(await settled).toBe('RetryService: the application is shutting down');
     expect(calls).toBe(1);
     expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe('RetryService backoffs and a shared signal', () => {
+  /** Passes every call through, counting the `abort` listeners each signal holds at once. */
+  function countAbortListeners() {
+    const live = new Map<EventTarget, number>();
+    let most = 0;
+    const originalAdd = EventTarget.prototype.addEventListener;
+    const originalRemove = EventTarget.prototype.removeEventListener;
+    EventTarget.prototype.addEventListener = function (this: EventTarget, type: string, ...rest: any[]) {
+      if (type === 'abort') {
+        const n = (live.get(this) ?? 0) + 1;
+        live.set(this, n);
+        most = Math.max(most, n);
+      }
+      return (originalAdd as any).call(this, type, ...rest);
+    };
+    EventTarget.prototype.removeEventListener = function (this: EventTarget, type: string, ...rest: any[]) {
+      if (type === 'abort' && live.has(this)) live.set(this, Math.max(0, live.get(this)! - 1));
+      return (originalRemove as any).call(this, type, ...rest);
+    };
+    return {
+      most: () => most,
+      restore: () => {
+        EventTarget.prototype.addEventListener = originalAdd;
+        EventTarget.prototype.removeEventListener = originalRemove;
+      },
+    };
+  }
+
+  it('20 concurrent backoffs put at most one abort listener on any signal, and shutdown wakes every one', async () => {
+    const listeners = countAbortListeners();
+    try {
+      const clock = new FakeClock();
+      const service = new RetryService(undefined, clock);
+      const runs = Array.from({ length: 20 }, (_, i) =>
+        watch(
+          service.executeWithRetry(
+            () => {
+              throw new Error('down');
+            },
+            {
+              maxAttempts: 3,
+              baseDelay: 60_000,
+              jitter: 'none',
+              budget: false,
+              // Half with a caller signal (one per call), half without.
+              ...(i % 2 === 0 && { signal: new AbortController().signal }),
+            },
+          ),
+        ),
+      );
+      await clock.advance(1);
+      expect(clock.pendingTimers()).toBe(20);
+      // Node warns (MaxListenersExceededWarning) past 10 listeners on one signal.
+      expect(listeners.most()).toBe(1);
+      service.beforeApplicationShutdown();
+      await flushMicrotasks();
+      expect(runs.map((r) => r.error && (r.error as Error).message)).toEqual(
+        Array(20).fill('RetryService: the application is shutting down'),
+      );
+      expect(clock.pendingTimers()).toBe(0);
+    } finally {
+      listeners.restore();
+    }
   });
 });
