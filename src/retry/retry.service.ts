@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock, Sleepers, systemClock } from '../core/clock.js';
 import { RetryBudgetLimits } from '../core/retry-budget.js';
 import {
@@ -41,6 +41,7 @@ export class RetryService implements BeforeApplicationShutdown {
   }> = RETRY_PRESETS;
 
   protected readonly clock: Clock;
+  private readonly logger = new Logger('RetryService');
   /** The module defaults (`RETRY_*`), normalised once. */
   protected readonly defaults: RetryPolicy;
   /** The module's budget limits, also used by a per-call `budget: true` when budgets are off by default. */
@@ -80,7 +81,13 @@ export class RetryService implements BeforeApplicationShutdown {
     for (const preset of Object.values(RETRY_PRESETS)) {
       this.frozenPolicies.set(preset, Object.freeze(createRetryPolicy(preset, this.defaults)));
     }
-    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY);
+    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY, (name, kept, ignored) =>
+      this.logger.warn(
+        `Retry budget "${name}" is defined with different limits by different calls: it keeps ` +
+          `${describeLimits(kept)} from its first use and ignores ${describeLimits(ignored)}. ` +
+          `One name has one budget: give its calls the same budget, or different names.`,
+      ),
+    );
   }
 
   /**
@@ -130,7 +137,7 @@ export class RetryService implements BeforeApplicationShutdown {
     }
     const record = this.registry.get(policy.name);
     const budget =
-      policy.budget === undefined ? undefined : this.registry.budgetOf(record, policy.budget.windowMs);
+      policy.budget === undefined ? undefined : this.registry.budgetOf(policy.name, record, policy.budget);
     return runRetry(fn, policy, this.clock, record.stats, budget);
   }
 
@@ -155,4 +162,8 @@ export class RetryService implements BeforeApplicationShutdown {
     }
     return createRetryPolicy(config, this.defaults);
   }
+}
+
+function describeLimits(l: RetryBudgetLimits): string {
+  return `{ ratio: ${l.ratio}, minPerSecond: ${l.minPerSecond}, windowMs: ${l.windowMs} }`;
 }

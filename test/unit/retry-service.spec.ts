@@ -7,7 +7,8 @@ import {
   isRetryableError,
   isRetryableHttpError,
 } from '../../src/core/retry-classification';
-import { RETRY_METRICS_CAPACITY } from '../../src/retry/retry.options';
+import { Logger } from '@nestjs/common';
+import { RETRY_METRICS_CAPACITY, RetryMetrics } from '../../src/retry/retry.options';
 import { RetryService } from '../../src/retry/retry.service';
 import { anthropicError, fetchFailed, prismaKnownError, systemError } from '../support/retry-error-shapes';
 import { failingThen, watch } from '../support/retry-settle';
@@ -274,6 +275,71 @@ describe('RetryService budget', () => {
     await clock.advance(0);
     expect(runs.every((r) => r.done)).toBe(true);
     expect(on.count()).toBe(60);
+  });
+});
+
+describe('RetryService budget of one name', () => {
+  async function storm(retry: RetryService, windows: number[]): Promise<RetryMetrics> {
+    for (let i = 0; i < 200; i++) {
+      await retry
+        .executeWithRetry(
+          () => {
+            throw new Error('down');
+          },
+          {
+            name: 'payments',
+            maxAttempts: 2,
+            baseDelay: 0,
+            jitter: 'none',
+            budget: { windowMs: windows[i % windows.length] },
+          },
+        )
+        .catch(() => undefined);
+    }
+    return retry.getRetryMetrics('payments')!;
+  }
+
+  it('two call sites with different windows share one budget, and the conflict is logged once', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const one = await storm(service().retry, [10_000]);
+      expect(warn).not.toHaveBeenCalled();
+      const two = await storm(service().retry, [10_000, 9_000]);
+      // The same as one window: 200 calls allow 0.2 x 200 + 5 x 10 = 90 retries.
+      expect(one.attempts - one.operations).toBe(90);
+      expect(two.attempts - two.operations).toBe(90);
+      expect(two.budgetRejections).toBe(110);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toContain(
+        'Retry budget "payments" is defined with different limits by different calls: it keeps ' +
+          '{ ratio: 0.2, minPerSecond: 5, windowMs: 10000 } from its first use and ignores ' +
+          '{ ratio: 0.2, minPerSecond: 5, windowMs: 9000 }',
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('a different ratio for the same name is also one budget, with the first ratio', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const { retry } = service();
+      const call = (ratio: number) =>
+        retry
+          .executeWithRetry(
+            () => {
+              throw new Error('down');
+            },
+            { name: 'n', maxAttempts: 2, baseDelay: 0, budget: { ratio, minPerSecond: 0 } },
+          )
+          .catch(() => undefined);
+      for (let i = 0; i < 100; i++) await call(i % 2 === 0 ? 0.1 : 1);
+      const m = retry.getRetryMetrics('n')!;
+      expect(m.attempts - m.operations).toBe(10);
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 
