@@ -73,6 +73,7 @@ export class RetryService implements BeforeApplicationShutdown {
         maxAttempts: d.maxAttempts,
         baseDelay: d.baseDelay,
         maxDelay: d.maxDelay,
+        maxRetryAfter: d.maxRetryAfter,
         backoffMultiplier: d.backoffMultiplier,
         jitter: d.jitter,
         budget: d.budgetEnabled ? this.budgetLimits : false,

@@ -91,40 +91,65 @@ describe('RetryService.executeWithRetry', () => {
     expect(retry.getRetryMetrics('cache')).toMatchObject({ successesAfterRetry: 1, totalDelayMs: 30 });
   });
 
-  it('HTTP: waits what Retry-After says (seconds, from a fetch Headers), not the jittered backoff', async () => {
+  it('HTTP: waits what Retry-After says (seconds, from a fetch Headers), plus a small positive jitter', async () => {
     const { clock, retry } = service();
     const limited = anthropicError(429, 'rate_limit_error', { 'retry-after': '3' });
     const delays: number[] = [];
     const { fn, calls } = failingThen([limited], 'ok');
+    // The backoff draws first (0.9), then the Retry-After jitter (0.5): 3 s + 0.5 x min(1 s, 300 ms).
+    clock.queueRandom(0.9, 0.5);
     const run = watch(
       retry.executeWithRetry(fn, {
         ...RetryService.PresetConfigs.HTTP,
         onRetry: (e) => delays.push(e.delayMs),
       }),
     );
-    await clock.advance(2_999);
+    await clock.advance(3_149);
     expect(calls).toHaveLength(1);
     await clock.advance(1);
     expect(run.value).toBe('ok');
-    expect(delays).toEqual([3_000]);
+    expect(delays).toEqual([3_150]);
   });
 
-  it('HTTP: honours an HTTP-date Retry-After and caps any Retry-After at maxDelay', async () => {
+  it('HTTP: honours an HTTP-date Retry-After, and one longer than maxDelay up to maxRetryAfter', async () => {
     const clock = new FakeClock(Date.parse('2026-03-01T12:00:00Z'));
     const { retry } = service({}, clock);
     const delays: number[] = [];
     const dated = anthropicError(503, 'api_error', { 'retry-after': 'Sun, 01 Mar 2026 12:00:10 GMT' });
-    const far = anthropicError(529, 'overloaded_error', { 'retry-after': '3600' });
-    const { fn } = failingThen([dated, far], 'ok');
+    // 45 s: above the preset's maxDelay (30 s), within RETRY_MAX_RETRY_AFTER (60 s).
+    const later = anthropicError(529, 'overloaded_error', { 'retry-after': '45' });
+    const { fn } = failingThen([dated, later], 'ok');
+    clock.queueRandom(0, 0, 0, 0);
     const run = watch(
       retry.executeWithRetry(fn, {
         ...RetryService.PresetConfigs.HTTP,
         onRetry: (e) => delays.push(e.delayMs),
       }),
     );
-    await clock.advance(10_000 + 30_000);
+    await clock.advance(10_000 + 45_000);
     expect(run.value).toBe('ok');
-    expect(delays).toEqual([10_000, 30_000]);
+    expect(delays).toEqual([10_000, 45_000]);
+  });
+
+  it('HTTP: gives up, rethrowing the error, when Retry-After asks for more than maxRetryAfter', async () => {
+    const { clock, retry } = service({ RETRY_MAX_RETRY_AFTER: '120000' });
+    const far = anthropicError(529, 'overloaded_error', { 'retry-after': '121' });
+    const { fn, calls } = failingThen([far], 'ok');
+    const run = watch(retry.executeWithRetry(fn, { ...RetryService.PresetConfigs.HTTP, name: 'llm' }));
+    await clock.advance(0);
+    expect(run.error).toBe(far);
+    expect(getRetryAttempts(far)).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(retry.getRetryMetrics('llm')).toMatchObject({ nonRetryableFailures: 1, totalDelayMs: 0 });
+    // Up to the cap it waits, even beyond maxDelay.
+    const near = anthropicError(529, 'overloaded_error', { 'retry-after': '120' });
+    const second = failingThen([near], 'ok');
+    clock.queueRandom(0, 0);
+    const waited = watch(retry.executeWithRetry(second.fn, { ...RetryService.PresetConfigs.HTTP, name: 'llm' }));
+    await clock.advance(119_999);
+    expect(second.calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(waited.value).toBe('ok');
   });
 
   it('HTTP: retries an undici connection failure and gives up on a 400 at once', async () => {
