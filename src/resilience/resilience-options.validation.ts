@@ -2,6 +2,7 @@ import { ConfigIssue, isReliabilityConfigError } from '../core/errors.js';
 import { MAX_TIMER_MS } from '../core/clock.js';
 import { createRetryPolicy } from '../core/retry.js';
 import { RETRY_PRESETS } from '../retry/retry.presets.js';
+import { unknownRetryName } from '../retry/retry-names.js';
 import type { ResilienceOptions } from './resilience.options.js';
 
 const KNOWN_KEYS: ReadonlyArray<keyof ResilienceOptions> = [
@@ -42,7 +43,12 @@ export function mergeResilienceOptions(
  * Every problem of one route's options, each naming the route and the field
  * (`UsersController.find @UseResilience.timeoutMs`). Empty when valid.
  */
-export function validateResilienceOptions(options: unknown, route: string): ConfigIssue[] {
+export function validateResilienceOptions(
+  options: unknown,
+  route: string,
+  /** The names of `forRoot({ retries })`, allowed as `retry: 'name'`. */
+  retryNames: readonly string[] = [],
+): ConfigIssue[] {
   const at = (key: string): string => `${route} @UseResilience.${key}`;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     return [{ field: `${route} @UseResilience`, value: options, expected: 'must be an options object' }];
@@ -76,7 +82,7 @@ export function validateResilienceOptions(options: unknown, route: string): Conf
   if (o.circuitName !== undefined && !(typeof o.circuitName === 'string' && o.circuitName.length > 0)) {
     issues.push({ field: at('circuitName'), value: o.circuitName, expected: 'must be a non-empty string' });
   }
-  issues.push(...retryIssues(o.retry, at('retry')));
+  issues.push(...retryIssues(o.retry, at('retry'), retryNames));
   if (o.fallback !== undefined && typeof o.fallback !== 'function') {
     issues.push({
       field: at('fallback'),
@@ -111,18 +117,12 @@ export function validateResilienceOptions(options: unknown, route: string): Conf
   return issues;
 }
 
-function retryIssues(retry: unknown, field: string): ConfigIssue[] {
+function retryIssues(retry: unknown, field: string, retryNames: readonly string[]): ConfigIssue[] {
   if (retry === undefined) return [];
   if (typeof retry === 'string') {
-    return PRESET_NAMES.includes(retry)
-      ? []
-      : [
-          {
-            field,
-            value: retry,
-            expected: `must be a preset (${PRESET_NAMES.join(', ')}) or a retry config`,
-          },
-        ];
+    if (PRESET_NAMES.includes(retry) || retryNames.includes(retry)) return [];
+    const issue = unknownRetryName(field, retry, retryNames);
+    return [{ ...issue, expected: `${issue.expected}, or a retry config` }];
   }
   if (typeof retry !== 'object' || retry === null || Array.isArray(retry)) {
     return [

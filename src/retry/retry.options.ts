@@ -9,6 +9,16 @@ import type { RetryPolicyOptions, RetryStats } from '../core/retry.js';
  */
 export type RetryConfig = RetryPolicyOptions;
 
+/** The names of `RetryService.PresetConfigs`, usable as `retry: 'HTTP'`. @publicApi */
+export type RetryPresetName = 'FAST' | 'STANDARD' | 'DATABASE' | 'HTTP' | 'SLOW';
+
+/**
+ * A named retry of `forRoot({ retries: { anthropic: ... } })`: a preset name, or a retry config
+ * (its missing fields come from the module's `RETRY_*` settings; its `name` defaults to the entry's).
+ * @publicApi
+ */
+export type NamedRetryConfig = RetryPresetName | RetryConfig;
+
 /**
  * Counters of one operation name, since the app started (or since the name was last evicted:
  * at most {@link RETRY_METRICS_CAPACITY} names are kept).

@@ -10,9 +10,13 @@ import {
   runRetry,
 } from '../core/retry.js';
 import { ReliabilityConfig, resolveReliabilityConfig } from '../config/reliability-config.js';
+import { ReliabilityConfigError } from '../core/errors.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
+import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { RETRY_METRICS_CAPACITY, RetryConfig, RetryMetrics } from './retry.options.js';
 import { RETRY_PRESETS } from './retry.presets.js';
+import { isRetryPresetName, resolveNamedRetries, unknownRetryName } from './retry-names.js';
 import { RetryRegistry } from './retry-registry.js';
 
 /**
@@ -52,12 +56,15 @@ export class RetryService implements BeforeApplicationShutdown {
    */
   private readonly frozenPolicies = new WeakMap<RetryConfig, RetryPolicy>();
   private readonly registry: RetryRegistry;
+  /** `forRoot({ retries })`: each config as given (for `@UseResilience`) and its policy, by name. */
+  private readonly named = new Map<string, { config: RetryConfig; policy: RetryPolicy }>();
   /** Every backoff in progress; woken at shutdown, after the drain, so none holds the process. */
   private readonly sleepers: Sleepers;
 
   constructor(
     @Optional() @Inject(RELIABILITY_CONFIG) config?: ReliabilityConfig,
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
+    @Optional() @Inject(RELIABILITY_MODULE_OPTIONS) options?: Pick<ReliabilityModuleOptions, 'retries'>,
   ) {
     const base = clock ?? systemClock;
     this.sleepers = new Sleepers(base);
@@ -81,6 +88,10 @@ export class RetryService implements BeforeApplicationShutdown {
     );
     for (const preset of Object.values(RETRY_PRESETS)) {
       this.frozenPolicies.set(preset, Object.freeze(createRetryPolicy(preset, this.defaults)));
+    }
+    // A bad entry stops boot here, naming it and its field.
+    for (const [name, config] of resolveNamedRetries(options?.retries, this.defaults)) {
+      this.named.set(name, { config, policy: Object.freeze(this.policyOf(config)) });
     }
     this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY, (name, kept, ignored) =>
       this.logger.warn(
@@ -117,14 +128,27 @@ export class RetryService implements BeforeApplicationShutdown {
    * `fn` gets the attempt number (from 1) and a signal that aborts with the caller's `signal` or
    * the `attemptTimeout`. An invalid `config` rejects with a `ReliabilityConfigError`.
    *
-   * A config object is merged with the defaults on each call (about 20 ns); a frozen one, such as
-   * a preset or `Object.freeze({ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' })` kept in
-   * a constant, only once.
+   * `config` is a retry config, or a name: one of `forRoot({ retries })` (`'anthropic'`), or a
+   * preset's (`'HTTP'`); an unknown name rejects with a `ReliabilityConfigError` naming it.
+   *
+   * A config object is merged with the defaults on each call (about 20 ns); a name, or a frozen
+   * config such as a preset or `Object.freeze({ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' })`
+   * kept in a constant, only once.
    */
-  executeWithRetry<T>(fn: RetryableFunction<T>, config?: RetryConfig): Promise<T> {
+  executeWithRetry<T>(fn: RetryableFunction<T>, config?: RetryConfig | string): Promise<T> {
     let policy: RetryPolicy | undefined;
     if (config === undefined) {
       policy = this.defaults;
+    } else if (typeof config === 'string') {
+      policy = this.named.get(config)?.policy;
+      if (policy === undefined && isRetryPresetName(config)) {
+        policy = this.frozenPolicies.get(RETRY_PRESETS[config]);
+      }
+      if (policy === undefined) {
+        return Promise.reject(
+          new ReliabilityConfigError([unknownRetryName('executeWithRetry(fn, name)', config, this.named.keys())]),
+        );
+      }
     } else {
       policy = this.frozenPolicies.get(config);
       if (policy === undefined) {
@@ -140,6 +164,21 @@ export class RetryService implements BeforeApplicationShutdown {
     const budget =
       policy.budget === undefined ? undefined : this.registry.budgetOf(policy.name, record, policy.budget);
     return runRetry(fn, policy, this.clock, record.stats, budget);
+  }
+
+  /**
+   * The config of a name: one of `forRoot({ retries })`, or a preset's; `undefined` for any other.
+   * `@UseResilience({ retry: 'anthropic' })` resolves its name through this at bootstrap.
+   */
+  retryConfigOf(name: string): RetryConfig | undefined {
+    const named = this.named.get(name);
+    if (named !== undefined) return named.config;
+    return isRetryPresetName(name) ? RETRY_PRESETS[name] : undefined;
+  }
+
+  /** The names of `forRoot({ retries })`. */
+  retryNames(): string[] {
+    return [...this.named.keys()];
   }
 
   /** Counters of one operation name (a copy), or `undefined` if the name has not been used. */
