@@ -53,7 +53,9 @@ export function resolveNamedRetries(retries: unknown, defaults: RetryPolicy): Ma
     } catch (error) {
       if (!isReliabilityConfigError(error)) throw error;
       // `retry["anthropic"].maxAttempts` → `retries.anthropic.maxAttempts`
-      issues.push(...error.issues.map((i) => ({ ...i, field: i.field.replace(/^retry(\[[^\]]*\])?/, field) })));
+      issues.push(
+        ...error.issues.map((i) => ({ ...i, field: i.field.replace(/^retry(\[[^\]]*\])?/, field) })),
+      );
       continue;
     }
     resolved.set(name, Object.freeze(config));

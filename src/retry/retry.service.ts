@@ -146,7 +146,9 @@ export class RetryService implements BeforeApplicationShutdown {
       }
       if (policy === undefined) {
         return Promise.reject(
-          new ReliabilityConfigError([unknownRetryName('executeWithRetry(fn, name)', config, this.named.keys())]),
+          new ReliabilityConfigError([
+            unknownRetryName('executeWithRetry(fn, name)', config, this.named.keys()),
+          ]),
         );
       }
     } else {

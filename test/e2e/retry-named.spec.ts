@@ -135,7 +135,12 @@ describe('named retries: forRoot({ retries })', () => {
     expect(res.status).toBe(503);
     expect(calls.route).toBe(3);
     const metrics = (await request(app.getHttpServer()).get('/metrics')).body;
-    expect(metrics.anthropic).toMatchObject({ operations: 2, attempts: 6, successesAfterRetry: 1, exhaustions: 1 });
+    expect(metrics.anthropic).toMatchObject({
+      operations: 2,
+      attempts: 6,
+      successesAfterRetry: 1,
+      exhaustions: 1,
+    });
   });
 
   it('an unknown name rejects the call with a ReliabilityConfigError naming it and the known names', async () => {
@@ -182,7 +187,9 @@ describe('named retries at bootstrap', () => {
     );
     expect(isReliabilityConfigError(error)).toBe(true);
     expect(error.message).toContain('retries.bad.maxAttempts=0: must be an integer of at least 1');
-    expect(error.message).toContain('retries.typo="HTPP": must be a preset (FAST, STANDARD, DATABASE, HTTP, SLOW)');
-    expect(error.message).toContain("retries.HTTP={\"maxAttempts\":2}: HTTP is a preset's name");
+    expect(error.message).toContain(
+      'retries.typo="HTPP": must be a preset (FAST, STANDARD, DATABASE, HTTP, SLOW)',
+    );
+    expect(error.message).toContain('retries.HTTP={"maxAttempts":2}: HTTP is a preset\'s name');
   });
 });

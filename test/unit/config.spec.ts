@@ -196,7 +196,11 @@ describe('resolveReliabilityConfig', () => {
     for (const [env, section, key] of durationFields) {
       const fromVariable = errorOf(() => resolveReliabilityConfig({}, fromEnv({ [env]: '2147483648' })));
       expect(fromVariable.issues).toEqual([
-        expect.objectContaining({ field: env, value: '2147483648', expected: expect.stringContaining('2147483647') }),
+        expect.objectContaining({
+          field: env,
+          value: '2147483648',
+          expected: expect.stringContaining('2147483647'),
+        }),
       ]);
       const fromOption = errorOf(() =>
         resolveReliabilityConfig({ [section]: { [key]: 3_000_000_000 } }, fromEnv({})),
@@ -207,7 +211,9 @@ describe('resolveReliabilityConfig', () => {
       expect(() =>
         resolveReliabilityConfig(
           // The largest value is accepted (base delay up to it, so max delay is not below it).
-          { [section]: { [key]: MAX_DURATION_MS, ...(key === 'baseDelay' && { maxDelay: MAX_DURATION_MS }) } },
+          {
+            [section]: { [key]: MAX_DURATION_MS, ...(key === 'baseDelay' && { maxDelay: MAX_DURATION_MS }) },
+          },
           fromEnv({}),
         ),
       ).not.toThrow();

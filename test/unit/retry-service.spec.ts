@@ -145,7 +145,9 @@ describe('RetryService.executeWithRetry', () => {
     const near = anthropicError(529, 'overloaded_error', { 'retry-after': '120' });
     const second = failingThen([near], 'ok');
     clock.queueRandom(0, 0);
-    const waited = watch(retry.executeWithRetry(second.fn, { ...RetryService.PresetConfigs.HTTP, name: 'llm' }));
+    const waited = watch(
+      retry.executeWithRetry(second.fn, { ...RetryService.PresetConfigs.HTTP, name: 'llm' }),
+    );
     await clock.advance(119_999);
     expect(second.calls).toHaveLength(1);
     await clock.advance(1);

@@ -233,10 +233,14 @@ describe('retry(): backoff and outcome', () => {
 
   it('retryAfterJitterMs adds up to 10 % of the asked delay, at most 1 s, never less than nothing', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (asked, r) => {
-        const jitter = retryAfterJitterMs(asked, r);
-        return jitter >= 0 && jitter <= Math.min(1_000, asked * 0.1);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 1e9, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (asked, r) => {
+          const jitter = retryAfterJitterMs(asked, r);
+          return jitter >= 0 && jitter <= Math.min(1_000, asked * 0.1);
+        },
+      ),
     );
   });
 });
