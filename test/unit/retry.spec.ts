@@ -336,6 +336,16 @@ describe('retry(): options', () => {
     expect(() => createRetryPolicy({ budget: { ratio: -1 } })).toThrow(/budget/);
   });
 
+  it('caps every duration option at 2^31-1 ms, naming the field and the value', () => {
+    for (const key of ['baseDelay', 'maxDelay', 'attemptTimeout', 'maxRetryAfter'] as const) {
+      expect(() => createRetryPolicy({ [key]: 2_147_483_647, name: 'x' })).not.toThrow();
+      expect(() => createRetryPolicy({ [key]: 3_000_000_000, name: 'x' })).toThrow(
+        `retry["x"].${key}=3000000000: must be a non-negative number of milliseconds up to 2147483647`,
+      );
+    }
+    expect(() => createRetryPolicy({ budget: { windowMs: 3_000_000_000 } })).toThrow(/budget/);
+  });
+
   it('merges over a base policy and keeps the base for missing fields', () => {
     const base = createRetryPolicy({ maxAttempts: 5, baseDelay: 10, name: 'base' });
     const merged = createRetryPolicy({ maxDelay: 20 }, base);
