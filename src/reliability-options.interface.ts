@@ -3,6 +3,7 @@ import { CircuitBreakerDefaults } from './config/circuit-breaker.config.js';
 import { RetryDefaults } from './config/retry.config.js';
 import { ShutdownConfig } from './config/shutdown.config.js';
 import { DatabaseModuleOptions } from './database/database.options.js';
+import type { NamedRetryConfig } from './retry/retry.options.js';
 import { HealthOptions } from './shutdown/health.options.js';
 import type { ResilienceModuleOptions } from './resilience/resilience.options.js';
 
@@ -18,6 +19,11 @@ export interface ReliabilityModuleOptions {
   circuits?: Record<string, CircuitOptions>;
   /** Retry defaults (`RETRY_*`). */
   retry?: Partial<RetryDefaults>;
+  /**
+   * Named retries, each a preset name or a retry config, used by name:
+   * `executeWithRetry(fn, 'anthropic')`, `@UseResilience({ retry: 'anthropic' })`. Validated at startup.
+   */
+  retries?: Record<string, NamedRetryConfig>;
   /** Graceful shutdown timings (`SHUTDOWN_*`). */
   shutdown?: Partial<ShutdownConfig>;
   /** The app's Prisma client, wrapped by DatabaseService. */

@@ -2,6 +2,7 @@
  * Field parsers for configuration. Each turns a raw value (a string from the environment, or a
  * typed value from `forRoot`) into a checked value, or returns an {@link Invalid} saying what is allowed.
  */
+import { MAX_TIMER_MS } from '../core/clock.js';
 
 /** A parse failure: what the field allows. */
 export interface Invalid {
@@ -32,20 +33,30 @@ export const ratio: Parser<number> = (raw) => {
   return n;
 };
 
-/** A non-negative whole number of milliseconds. */
+/**
+ * The longest duration any field accepts: 2^31-1 ms (about 24.8 days), the longest delay Node's
+ * timers arm as given.
+ */
+export const MAX_DURATION_MS = MAX_TIMER_MS;
+
+/** A non-negative whole number of milliseconds, at most {@link MAX_DURATION_MS}. */
 export const durationMs: Parser<number> = (raw) => {
   const n = toNumber(raw);
-  if (n === undefined || !Number.isInteger(n) || n < 0) {
-    return { invalid: 'must be a non-negative integer number of milliseconds, e.g. 30000' };
+  if (n === undefined || !Number.isInteger(n) || n < 0 || n > MAX_DURATION_MS) {
+    return {
+      invalid: `must be a non-negative integer number of milliseconds up to ${MAX_DURATION_MS} (about 24.8 days), e.g. 30000`,
+    };
   }
   return n;
 };
 
-/** A positive whole number of milliseconds (a window or a period that cannot be empty). */
+/** A positive whole number of milliseconds (a window or a period that cannot be empty), at most {@link MAX_DURATION_MS}. */
 export const positiveDurationMs: Parser<number> = (raw) => {
   const n = toNumber(raw);
-  if (n === undefined || !Number.isInteger(n) || n < 1) {
-    return { invalid: 'must be a positive integer number of milliseconds, e.g. 10000' };
+  if (n === undefined || !Number.isInteger(n) || n < 1 || n > MAX_DURATION_MS) {
+    return {
+      invalid: `must be a positive integer number of milliseconds up to ${MAX_DURATION_MS} (about 24.8 days), e.g. 10000`,
+    };
   }
   return n;
 };

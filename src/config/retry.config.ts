@@ -17,8 +17,10 @@ export interface RetryDefaults {
   maxAttempts: number;
   /** Delay before the first retry, before jitter, in ms. @default 1000 */
   baseDelay: number;
-  /** Upper bound of any delay, in ms. @default 30000 */
+  /** Upper bound of any backoff delay, in ms. @default 30000 */
   maxDelay: number;
+  /** Longest `Retry-After` honoured, in ms; a server asking for more is not retried. @default 60000 */
+  maxRetryAfter: number;
   /** Growth factor between delays. @default 2 */
   backoffMultiplier: number;
   /** @default 'full' */
@@ -54,6 +56,14 @@ export const RETRY_FIELDS = [
     default: 30_000,
     parse: durationMs,
     description: 'Cap on any single backoff delay, in ms',
+  }),
+  field({
+    env: 'RETRY_MAX_RETRY_AFTER',
+    key: 'maxRetryAfter',
+    default: 60_000,
+    parse: durationMs,
+    description:
+      'Longest Retry-After honoured, in ms (plus up to 10 %, at most 1 s, of jitter); a server asking for more is not retried',
   }),
   field({
     env: 'RETRY_BACKOFF_MULTIPLIER',

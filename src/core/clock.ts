@@ -15,7 +15,8 @@ export interface Clock {
   now(): number;
   /**
    * Calls `fn` once after `ms`. The timer never keeps the process alive (it is `unref`'d).
-   * Returns a handle for {@link Clock.clearTimer}.
+   * Returns a handle for {@link Clock.clearTimer}. Callers never pass more than
+   * {@link MAX_TIMER_MS}; the system clock fires such a timer at that limit (never after 1 ms).
    */
   setTimer(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer; a handle that already fired or was cleared is ignored. */
@@ -33,6 +34,13 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error('This operation was aborted');
 }
 
+/**
+ * The longest delay Node arms as given: a longer `setTimeout` fires after 1 ms. Every timer of this
+ * module is armed for at most this long and re-armed for the rest, so a long delay neither spins
+ * nor fires early.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise<void>((resolve, reject) => {
@@ -40,12 +48,72 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
       clock.clearTimer(handle);
       reject(abortReason(signal!));
     };
-    const handle = clock.setTimer(() => {
+    const done = (): void => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    };
+    // A delay past the timer limit is slept in steps of at most MAX_TIMER_MS.
+    let rest = Math.max(0, ms);
+    const step = (): void => {
+      if (rest <= MAX_TIMER_MS) {
+        handle = clock.setTimer(done, rest);
+      } else {
+        rest -= MAX_TIMER_MS;
+        handle = clock.setTimer(step, MAX_TIMER_MS);
+      }
+    };
+    let handle: TimerHandle;
+    step();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Sleeps that one owner can wake all at once (a service at shutdown), without an `abort` listener
+ * per sleep on a long-lived signal: each sleep sits in a set, and {@link Sleepers.wakeAll} rejects
+ * them. A long-lived signal with a listener per sleep warns past 10 (MaxListenersExceededWarning),
+ * and `AbortSignal.any([caller, shared])` retains every composite on Node 20.
+ */
+export class Sleepers {
+  private readonly active = new Set<AbortController>();
+  private stopReason: { reason: unknown } | undefined = undefined;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Sleeps in progress. */
+  get size(): number {
+    return this.active.size;
+  }
+
+  /**
+   * `clock.sleep(ms, signal)`, also woken by {@link Sleepers.wakeAll}. After `wakeAll`, every new
+   * sleep rejects at once with the same reason.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.stopReason !== undefined) return Promise.reject(this.stopReason.reason);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    // One controller per sleep, released when it ends: the caller's signal (if any) gets one
+    // listener for the sleep's duration, and nothing is added to a shared signal.
+    const own = new AbortController();
+    const onAbort = signal === undefined ? undefined : (): void => own.abort(abortReason(signal));
+    if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
+    this.active.add(own);
+    const release = (): void => {
+      this.active.delete(own);
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+    };
+    return this.clock.sleep(ms, own.signal).then(release, (reason: unknown) => {
+      release();
+      throw reason;
+    });
+  }
+
+  /** Rejects every sleep in progress, and every later one, with `reason`. */
+  wakeAll(reason: unknown): void {
+    this.stopReason ??= { reason };
+    for (const own of this.active) own.abort(this.stopReason.reason);
+    this.active.clear();
+  }
 }
 
 /**
@@ -55,7 +123,7 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, ms);
+    const t = setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
     t.unref();
     return t;
   },
@@ -71,7 +139,7 @@ export const systemClock: Clock = {
 // A sleep is work that its caller awaits (a backoff, a connect retry): its timer keeps the process
 // alive, or a script or worker with nothing else pending would exit in the middle of a retry.
 // Callers that must not hold the process (shutdown) pass a signal that aborts the sleep.
-const refTimers: Clock = { ...systemClock, setTimer: (fn, ms) => setTimeout(fn, ms) };
+const refTimers: Clock = { ...systemClock, setTimer: (fn, ms) => setTimeout(fn, Math.min(ms, MAX_TIMER_MS)) };
 
 interface FakeTimer {
   id: number;
@@ -87,7 +155,10 @@ interface FakeTimer {
 export class FakeClock implements Clock {
   private current: number;
   private nextId = 1;
-  private timers: FakeTimer[] = [];
+  /** Pending timers by id; a cleared timer leaves the heap lazily, when it reaches the top. */
+  private readonly timers = new Map<number, FakeTimer>();
+  /** Min-heap by deadline, then id: tens of thousands of timers cost O(log n) each. */
+  private readonly heap: FakeTimer[] = [];
   private randomValues: number[] = [];
 
   constructor(startMs = 1_700_000_000_000) {
@@ -100,12 +171,19 @@ export class FakeClock implements Clock {
 
   setTimer(fn: () => void, ms: number): TimerHandle {
     const timer = { id: this.nextId++, at: this.current + Math.max(0, ms), fn };
-    this.timers.push(timer);
+    this.timers.set(timer.id, timer);
+    this.push(timer);
     return timer.id;
   }
 
   clearTimer(handle: TimerHandle): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
+    this.timers.delete(handle as number);
+    // Cleared timers mostly wait in the heap to be dropped; rebuild when they outnumber the live ones.
+    if (this.heap.length > 64 && this.heap.length > 2 * this.timers.size) {
+      const live = [...this.timers.values()].sort((a, b) => a.at - b.at || a.id - b.id);
+      this.heap.length = 0;
+      for (const timer of live) this.heap.push(timer);
+    }
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -124,7 +202,7 @@ export class FakeClock implements Clock {
 
   /** Timers not yet fired or cleared. */
   pendingTimers(): number {
-    return this.timers.length;
+    return this.timers.size;
   }
 
   /**
@@ -135,15 +213,55 @@ export class FakeClock implements Clock {
     const target = this.current + ms;
     for (;;) {
       await flushMicrotasks();
-      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
+      const due = this.peek();
+      if (due === undefined || due.at > target) break;
+      this.pop();
+      this.timers.delete(due.id);
       this.current = Math.max(this.current, due.at);
       due.fn();
     }
     this.current = target;
     await flushMicrotasks();
   }
+
+  /** The earliest pending timer, dropping cleared ones from the top. */
+  private peek(): FakeTimer | undefined {
+    while (this.heap.length > 0 && !this.timers.has(this.heap[0].id)) this.pop();
+    return this.heap[0];
+  }
+
+  private push(timer: FakeTimer): void {
+    const heap = this.heap;
+    let i = heap.length;
+    heap.push(timer);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(timer, heap[parent])) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = timer;
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= heap.length) break;
+      if (child + 1 < heap.length && before(heap[child + 1], heap[child])) child++;
+      if (!before(heap[child], last)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = last;
+  }
+}
+
+function before(a: FakeTimer, b: FakeTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.id < b.id);
 }
 
 /** Lets pending promise callbacks run (several turns, for chains of awaits). */

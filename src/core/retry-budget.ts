@@ -3,7 +3,9 @@
  * plus a small reserve of `minPerSecond`, over a sliding window. When a dependency is sick, every
  * caller retries at once; the budget keeps the extra load at `ratio` instead of `maxAttempts - 1`.
  *
- * Memory is fixed: a ring of time buckets, whatever the call volume.
+ * Memory is fixed: a ring of time buckets, whatever the call volume. Each call is filed under the
+ * bucket of its own time (never batched: a batch filed after an idle spell would count old calls
+ * as recent and allow too many retries).
  */
 import { Clock } from './clock.js';
 
@@ -25,54 +27,62 @@ export const DEFAULT_RETRY_BUDGET: RetryBudgetLimits = Object.freeze({
 });
 
 const BUCKETS = 10;
-/**
- * Calls are counted without reading the clock (a clock read costs as much as the whole fast path);
- * every this many calls, and before each retry decision, the pending count is filed under the
- * current bucket. So at most this many calls can be filed later than they happened.
- */
-const FLUSH_EVERY = 64;
 
 /**
- * The budget state of one operation name.
+ * The budget state of one operation name. Its window is fixed when it is created; so are its ratio
+ * and reserve when it is created with full limits (then every call of the name shares them).
  * @publicApi
  */
 export class RetryBudget {
   private readonly calls = new Float64Array(BUCKETS);
   private readonly retries = new Float64Array(BUCKETS);
-  private bucketMs: number;
+  private readonly bucketMs: number;
   private head = 0;
   /** `floor(time / bucketMs)` of the head bucket. */
   private headEpoch: number;
-  private pending = 0;
+  /** The head bucket's time span [headStart, headEnd): a call inside it is filed with no division. */
+  private headStart: number;
+  private headEnd: number;
+  /** The window of the budget, in ms. */
+  readonly windowMs: number;
+  /** The limits given at creation, used by every {@link RetryBudget.tryAcquire}; `undefined` when only a window was given. */
+  readonly limits: RetryBudgetLimits | undefined;
 
   constructor(
     private readonly clock: Clock,
-    private windowMs: number = DEFAULT_RETRY_BUDGET.windowMs,
+    /** A window in ms (each call then brings its ratio and reserve), or the budget's full limits. */
+    windowOrLimits: number | RetryBudgetLimits = DEFAULT_RETRY_BUDGET.windowMs,
   ) {
-    this.bucketMs = windowMs / BUCKETS;
+    this.limits = typeof windowOrLimits === 'number' ? undefined : windowOrLimits;
+    this.windowMs = typeof windowOrLimits === 'number' ? windowOrLimits : windowOrLimits.windowMs;
+    this.bucketMs = this.windowMs / BUCKETS;
     this.headEpoch = Math.floor(clock.now() / this.bucketMs);
+    this.headStart = this.headEpoch * this.bucketMs;
+    this.headEnd = this.headStart + this.bucketMs;
   }
 
-  /** Counts one call (a first attempt). The hot path: no clock read. */
+  /** Counts one call (a first attempt), filed at its own time. The hot path: one clock read. */
   recordCall(): void {
-    if (++this.pending >= FLUSH_EVERY) this.advance(this.clock.now());
+    const now = this.clock.now();
+    if (now < this.headStart || now >= this.headEnd) this.advance(now);
+    this.calls[this.head]++;
   }
 
   /**
-   * Takes one retry from the budget; `false` when it is spent. A window different from this
-   * budget's own resets it to that window.
+   * Takes one retry from the budget; `false` when it is spent. The budget's own limits win when it
+   * was created with them; else `limits` gives the ratio and the reserve. The window is always the
+   * budget's own: a different `limits.windowMs` never resets it.
    */
-  tryAcquire(limits: RetryBudgetLimits): boolean {
-    const now = this.clock.now();
-    if (limits.windowMs !== this.windowMs) this.reset(limits.windowMs, now);
-    this.advance(now);
+  tryAcquire(limits: RetryBudgetLimits = this.limits ?? DEFAULT_RETRY_BUDGET): boolean {
+    const { ratio, minPerSecond } = this.limits ?? limits;
+    this.advance(this.clock.now());
     let calls = 0;
     let retries = 0;
     for (let i = 0; i < BUCKETS; i++) {
       calls += this.calls[i];
       retries += this.retries[i];
     }
-    const allowed = limits.ratio * calls + (limits.minPerSecond * this.windowMs) / 1000;
+    const allowed = ratio * calls + (minPerSecond * this.windowMs) / 1000;
     if (retries + 1 > allowed) return false;
     this.retries[this.head]++;
     return true;
@@ -90,33 +100,24 @@ export class RetryBudget {
     return { calls, retries };
   }
 
-  /** Rotates the ring to `now`, clearing buckets that left the window, and files pending calls. */
+  /** Rotates the ring to `now`, clearing buckets that left the window. */
   private advance(now: number): void {
     const epoch = Math.floor(now / this.bucketMs);
     const steps = epoch - this.headEpoch;
+    // A clock that went backwards keeps filing into the head bucket.
+    if (steps <= 0) return;
     if (steps >= BUCKETS) {
       this.calls.fill(0);
       this.retries.fill(0);
-      this.headEpoch = epoch;
-    } else if (steps > 0) {
+    } else {
       for (let i = 0; i < steps; i++) {
         this.head = (this.head + 1) % BUCKETS;
         this.calls[this.head] = 0;
         this.retries[this.head] = 0;
       }
-      this.headEpoch = epoch;
     }
-    // A clock that went backwards keeps filing into the head bucket.
-    this.calls[this.head] += this.pending;
-    this.pending = 0;
-  }
-
-  private reset(windowMs: number, now: number): void {
-    this.windowMs = windowMs;
-    this.bucketMs = windowMs / BUCKETS;
-    this.calls.fill(0);
-    this.retries.fill(0);
-    this.head = 0;
-    this.headEpoch = Math.floor(now / this.bucketMs);
+    this.headEpoch = epoch;
+    this.headStart = epoch * this.bucketMs;
+    this.headEnd = this.headStart + this.bucketMs;
   }
 }

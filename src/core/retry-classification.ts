@@ -251,7 +251,10 @@ export function retryAfterMsOf(error: unknown, now: number): number | undefined 
 
 /**
  * Parses `retry-after-ms` and `Retry-After` header values into a delay in ms (never negative);
- * `retry-after-ms` wins when both are valid.
+ * `retry-after-ms` wins when both are valid. `Retry-After` is read exactly as RFC 9110 (10.2.3)
+ * defines it: delta-seconds, or an HTTP-date in its preferred form (IMF-fixdate) or one of the
+ * two obsolete forms (rfc850-date, asctime-date). Anything else is ignored (`undefined`), so the
+ * normal backoff applies.
  * @publicApi
  */
 export function parseRetryAfter(
@@ -260,21 +263,76 @@ export function parseRetryAfter(
   now: number,
 ): number | undefined {
   if (retryAfterMs !== undefined) {
-    const ms = parseNumber(retryAfterMs);
+    const ms = parseDecimal(retryAfterMs);
     if (ms !== undefined) return ms;
   }
-  if (retryAfter === undefined) return undefined;
-  const seconds = parseNumber(retryAfter);
-  if (seconds !== undefined) return seconds * 1000;
-  // An HTTP date always names its day and month; without this, Date.parse('-5') is the year -5.
-  if (!HTTP_DATE.test(retryAfter)) return undefined;
-  const at = Date.parse(retryAfter);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  if (typeof retryAfter !== 'string') return undefined;
+  // Field values arrive without their surrounding whitespace (OWS); a proxy may leave some.
+  const value = retryAfter.trim();
+  if (DELTA_SECONDS.test(value)) return Number(value) * 1000;
+  const at = parseHttpDate(value, now);
+  return at === undefined ? undefined : Math.max(0, at - now);
 }
 
 const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
-const HTTP_DATE = /[a-z]{3}/i;
 
-function parseNumber(value: string): number | undefined {
+/** `retry-after-ms` (not in any RFC): milliseconds, fractions allowed. */
+function parseDecimal(value: string): number | undefined {
   return DECIMAL.test(value) ? Number(value) : undefined;
+}
+
+/** delta-seconds = 1*DIGIT */
+const DELTA_SECONDS = /^\d+$/;
+
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const DAY_LONG = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/** IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT` */
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+/** rfc850-date (obsolete): `Sunday, 06-Nov-94 08:49:37 GMT` */
+const RFC850_DATE = new RegExp(`^${DAY_LONG}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+/** asctime-date (obsolete): `Sun Nov  6 08:49:37 1994` (a one-digit day is padded with a space) */
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} (\\d{2}| \\d) ${TIME} (\\d{4})$`);
+
+/**
+ * An HTTP-date (RFC 9110 5.6.7) as epoch ms, or `undefined` when `value` is not exactly one, or
+ * names no real date or time (31 Feb, 25:00). The weekday is not checked against the date: the
+ * RFC makes it redundant. A two-digit rfc850 year more than 50 years ahead of `now` is in the
+ * previous century, as the RFC asks.
+ */
+function parseHttpDate(value: string, now: number): number | undefined {
+  let m = IMF_FIXDATE.exec(value);
+  if (m) return utc(Number(m[3]), m[2], Number(m[1]), m[4], m[5], m[6]);
+  m = RFC850_DATE.exec(value);
+  if (m) {
+    const thisYear = new Date(now).getUTCFullYear();
+    let year = Math.floor(thisYear / 100) * 100 + Number(m[3]);
+    if (year > thisYear + 50) year -= 100;
+    return utc(year, m[2], Number(m[1]), m[4], m[5], m[6]);
+  }
+  m = ASCTIME_DATE.exec(value);
+  if (m) return utc(Number(m[6]), m[1], Number(m[2].trim()), m[3], m[4], m[5]);
+  return undefined;
+}
+
+function utc(
+  year: number,
+  monthName: string,
+  day: number,
+  hours: string,
+  minutes: string,
+  seconds: string,
+): number | undefined {
+  const month = MONTHS.indexOf(monthName);
+  const h = Number(hours);
+  const min = Number(minutes);
+  // 60 is a leap second (RFC 9110 5.6.7).
+  const sec = Number(seconds);
+  if (h > 23 || min > 59 || sec > 60 || day < 1) return undefined;
+  const at = Date.UTC(year, month, day, h, min, sec);
+  // Date.UTC rolls 31 Feb over into March: such a day does not exist.
+  const date = new Date(at - (sec === 60 ? 1000 : 0));
+  return date.getUTCDate() === day && date.getUTCMonth() === month ? at : undefined;
 }

@@ -4,7 +4,7 @@
  * classification, budget, hooks) happens only after a failure.
  */
 import { createBackoff, Backoff, JitterMode } from './backoff.js';
-import { Clock, systemClock } from './clock.js';
+import { Clock, MAX_TIMER_MS, systemClock } from './clock.js';
 import { ConfigIssue, ReliabilityConfigError, isCircuitOpenError } from './errors.js';
 import { DEFAULT_RETRY_BUDGET, RetryBudget, RetryBudgetLimits } from './retry-budget.js';
 import { isRetryableError } from './retry-classification.js';
@@ -30,7 +30,7 @@ export interface RetryPolicyOptions {
   maxAttempts?: number;
   /** Delay before the first retry, before jitter, in ms. @default 1000 */
   baseDelay?: number;
-  /** Upper bound of every delay, `Retry-After` included, in ms. @default 30000 */
+  /** Upper bound of every backoff delay, in ms (a `Retry-After` is bounded by `maxRetryAfter`). @default 30000 */
   maxDelay?: number;
   /** Growth factor between delays: the delay before retry n is `min(maxDelay, baseDelay * multiplier^(n-1))`. @default 2 */
   backoffMultiplier?: number;
@@ -57,9 +57,15 @@ export interface RetryPolicyOptions {
   budget?: boolean | Partial<RetryBudgetLimits>;
   /**
    * A delay the failed call asked for (e.g. from `Retry-After`), in ms, used instead of the backoff
-   * delay and capped at `maxDelay`. `undefined` keeps the backoff delay. The HTTP preset sets it.
+   * delay, plus a small positive jitter (see {@link retryAfterJitterMs}). `undefined` keeps the
+   * backoff delay. The HTTP preset sets it.
    */
   retryAfterMs?: (error: unknown, now: number) => number | undefined;
+  /**
+   * The longest delay that `retryAfterMs` may ask for, in ms. A server that asks for more is not
+   * retried early: the loop gives up and rethrows the error. @default 60000 (RETRY_MAX_RETRY_AFTER)
+   */
+  maxRetryAfter?: number;
 }
 
 /** Per-name counters, updated by the loop. @publicApi */
@@ -74,7 +80,7 @@ export interface RetryStats {
   successesAfterRetry: number;
   /** Operations that failed with a retryable error on their last allowed attempt. */
   exhaustions: number;
-  /** Operations stopped by an error that is not worth retrying. */
+  /** Operations stopped by an error that is not worth retrying, or that asked for a wait beyond `maxRetryAfter`. */
   nonRetryableFailures: number;
   /** Operations stopped because the retry budget was spent. */
   budgetRejections: number;
@@ -149,6 +155,7 @@ export interface RetryPolicy {
   /** `undefined` when the budget is off. */
   readonly budget: RetryBudgetLimits | undefined;
   readonly retryAfterMs: ((error: unknown, now: number) => number | undefined) | undefined;
+  readonly maxRetryAfter: number;
 }
 
 const POLICY = Symbol.for('nestjs-reliability.retry-policy');
@@ -172,6 +179,7 @@ class NormalizedRetryPolicy implements RetryPolicy {
     readonly name: string,
     readonly budget: RetryBudgetLimits | undefined,
     readonly retryAfterMs: ((error: unknown, now: number) => number | undefined) | undefined,
+    readonly maxRetryAfter: number,
   ) {}
 
   get multiplier(): number {
@@ -180,7 +188,10 @@ class NormalizedRetryPolicy implements RetryPolicy {
 }
 Object.defineProperty(NormalizedRetryPolicy.prototype, POLICY, { value: true });
 
-/** The built-in defaults: 3 attempts, 1 s base, 30 s cap, x2, full jitter, default budget. @publicApi */
+/**
+ * The built-in defaults: 3 attempts, 1 s base, 30 s cap, x2, full jitter, default budget, a
+ * `Retry-After` honoured up to 60 s. @publicApi
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze(
   new NormalizedRetryPolicy(
     3,
@@ -195,6 +206,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze(
     'default',
     DEFAULT_RETRY_BUDGET,
     undefined,
+    60_000,
   ),
 );
 
@@ -203,7 +215,9 @@ export function isRetryPolicy(value: unknown): value is RetryPolicy {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[POLICY] === true;
 }
 
-const isDuration = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < Infinity;
+const isNonNegative = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < Infinity;
+/** A delay in ms that a timer can arm as given (see MAX_TIMER_MS). */
+const isDuration = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= MAX_TIMER_MS;
 
 /**
  * Validates `options` and fills the rest from `base`. Throws a {@link ReliabilityConfigError}
@@ -226,14 +240,16 @@ export function createRetryPolicy(
   const name = o.name ?? base.name;
   const budget = o.budget === undefined ? base.budget : budgetLimits(o.budget, base.budget);
   const retryAfterMs = o.retryAfterMs ?? base.retryAfterMs;
+  const maxRetryAfter = o.maxRetryAfter ?? base.maxRetryAfter;
   const signal = o.signal ?? base.signal;
   // One combined check keeps the valid path short; the detailed report is built only on failure.
   if (
     !(Number.isInteger(maxAttempts) && maxAttempts >= 1) ||
     !isDuration(baseDelay) ||
     !isDuration(maxDelay) ||
-    !(isDuration(multiplier) && multiplier >= 1) ||
+    !(isNonNegative(multiplier) && multiplier >= 1) ||
     !isDuration(attemptTimeout) ||
+    !isDuration(maxRetryAfter) ||
     typeof retryIf !== 'function' ||
     (onRetry !== undefined && typeof onRetry !== 'function') ||
     (retryAfterMs !== undefined && typeof retryAfterMs !== 'function') ||
@@ -257,6 +273,7 @@ export function createRetryPolicy(
     name,
     budget,
     retryAfterMs,
+    maxRetryAfter,
   );
 }
 
@@ -275,7 +292,7 @@ function budgetLimits(
 }
 
 function validBudget(b: RetryBudgetLimits): boolean {
-  return isDuration(b.ratio) && isDuration(b.minPerSecond) && isDuration(b.windowMs) && b.windowMs > 0;
+  return isNonNegative(b.ratio) && isNonNegative(b.minPerSecond) && isDuration(b.windowMs) && b.windowMs > 0;
 }
 
 function policyIssues(
@@ -290,12 +307,13 @@ function policyIssues(
     const v = o[key];
     if (v !== undefined && !ok(v)) issues.push({ field: at(key), value: v, expected });
   };
-  const finiteAtLeast = (min: number) => (v: unknown) => isDuration(v) && v >= min;
+  const upTo = `up to ${MAX_TIMER_MS}`;
   check('maxAttempts', (v) => Number.isInteger(v) && v >= 1, 'must be an integer of at least 1');
-  check('baseDelay', finiteAtLeast(0), 'must be a non-negative number of milliseconds');
-  check('maxDelay', finiteAtLeast(0), 'must be a non-negative number of milliseconds');
-  check('backoffMultiplier', finiteAtLeast(1), 'must be a number of at least 1');
-  check('attemptTimeout', finiteAtLeast(0), 'must be a non-negative number of milliseconds (0 = none)');
+  check('baseDelay', isDuration, `must be a non-negative number of milliseconds ${upTo}`);
+  check('maxDelay', isDuration, `must be a non-negative number of milliseconds ${upTo}`);
+  check('backoffMultiplier', (v) => isNonNegative(v) && v >= 1, 'must be a number of at least 1');
+  check('attemptTimeout', isDuration, `must be a non-negative number of milliseconds ${upTo} (0 = none)`);
+  check('maxRetryAfter', isDuration, `must be a non-negative number of milliseconds ${upTo}`);
   check('jitter', (v) => JITTERS.includes(v), `must be one of ${JITTERS.join(', ')}`);
   check('retryIf', (v) => typeof v === 'function', 'must be a function (error, attempt) => boolean');
   check('onRetry', (v) => typeof v === 'function', 'must be a function');
@@ -310,7 +328,7 @@ function policyIssues(
     issues.push({
       field: at('budget'),
       value: o.budget,
-      expected: 'must be a boolean or { ratio >= 0, minPerSecond >= 0, windowMs > 0 }',
+      expected: `must be a boolean or { ratio >= 0, minPerSecond >= 0, 0 < windowMs <= ${MAX_TIMER_MS} }`,
     });
   }
   if (issues.length === 0) issues.push({ field: at('*'), value: o, expected: 'must be valid retry options' });
@@ -461,12 +479,19 @@ async function afterFailure<T>(
       if (stats !== undefined) stats.exhaustions++;
       throw withAttempts(error, attempt);
     }
+    const asked = askedDelay(policy, error, clock);
+    // A server that asks for a longer wait than we accept is not retried before its time.
+    if (asked !== undefined && asked > policy.maxRetryAfter) {
+      if (stats !== undefined) stats.nonRetryableFailures++;
+      throw withAttempts(error, attempt);
+    }
     if (budget !== undefined && policy.budget !== undefined && !budget.tryAcquire(policy.budget)) {
       if (stats !== undefined) stats.budgetRejections++;
       throw withAttempts(error, attempt);
     }
     backoff = backoff === undefined ? createBackoff(policy, () => clock.random()) : backoff.next();
-    const delayMs = delayFor(policy, backoff, error, clock);
+    const delayMs =
+      asked === undefined ? backoff.delayMs : asked + retryAfterJitterMs(asked, unitRandom(clock));
     if (policy.onRetry !== undefined) {
       try {
         policy.onRetry({ error, attempt, delayMs });
@@ -513,15 +538,32 @@ function wantsRetry(policy: RetryPolicy, error: unknown, attempt: number): boole
   }
 }
 
-function delayFor(policy: RetryPolicy, backoff: Backoff, error: unknown, clock: Clock): number {
-  if (policy.retryAfterMs !== undefined) {
-    let asked: number | undefined;
-    try {
-      asked = policy.retryAfterMs(error, clock.now());
-    } catch {
-      asked = undefined;
-    }
-    if (typeof asked === 'number' && asked >= 0 && asked < Infinity) return Math.min(policy.maxDelay, asked);
+/** The delay the failed call asked for (`retryAfterMs`), or `undefined` to use the backoff. */
+function askedDelay(policy: RetryPolicy, error: unknown, clock: Clock): number | undefined {
+  if (policy.retryAfterMs === undefined) return undefined;
+  let asked: number | undefined;
+  try {
+    asked = policy.retryAfterMs(error, clock.now());
+  } catch {
+    return undefined;
   }
-  return backoff.delayMs;
+  return typeof asked === 'number' && asked >= 0 && asked <= Number.MAX_VALUE ? asked : undefined;
+}
+
+/** The most jitter added to a `Retry-After` delay, in ms. */
+export const RETRY_AFTER_MAX_JITTER_MS = 1_000;
+
+/**
+ * The positive jitter added to a delay a server asked for, so that the clients it told to wait
+ * do not all come back at the same instant: up to 10 % of the delay, at most
+ * {@link RETRY_AFTER_MAX_JITTER_MS}; never less than asked. `random` is a draw in [0, 1].
+ * @publicApi
+ */
+export function retryAfterJitterMs(askedMs: number, random: number): number {
+  return Math.min(RETRY_AFTER_MAX_JITTER_MS, askedMs * 0.1) * random;
+}
+
+function unitRandom(clock: Clock): number {
+  const r = clock.random();
+  return r > 0 ? (r < 1 ? r : 1) : 0;
 }

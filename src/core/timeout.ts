@@ -1,4 +1,4 @@
-import { Clock, TimerHandle } from './clock.js';
+import { Clock, MAX_TIMER_MS, TimerHandle } from './clock.js';
 import { TimeoutError } from './errors.js';
 
 /**
@@ -78,8 +78,11 @@ export class DeadlineTimer {
 
   private arm(at: number, now: number): void {
     if (this.handle !== undefined) this.clock.clearTimer(this.handle);
-    this.armedAt = at;
-    this.handle = this.clock.setTimer(this.fire, Math.max(0, at - now));
+    // Armed at most MAX_TIMER_MS ahead (Node fires a longer timer after 1 ms, which would spin):
+    // a farther deadline is reached by firing at the cap, finding nothing due and re-arming.
+    const ms = Math.min(MAX_TIMER_MS, Math.max(0, at - now));
+    this.armedAt = now + ms;
+    this.handle = this.clock.setTimer(this.fire, ms);
   }
 
   private onTimer(): void {

@@ -1,6 +1,8 @@
 import { ConfigIssue, isReliabilityConfigError } from '../core/errors.js';
+import { MAX_TIMER_MS } from '../core/clock.js';
 import { createRetryPolicy } from '../core/retry.js';
 import { RETRY_PRESETS } from '../retry/retry.presets.js';
+import { unknownRetryName } from '../retry/retry-names.js';
 import type { ResilienceModuleOptions, ResilienceOptions } from './resilience.options.js';
 
 const KNOWN_KEYS: ReadonlyArray<keyof ResilienceOptions> = [
@@ -43,7 +45,12 @@ export function mergeResilienceOptions(
  * Every problem of one route's options, each naming the route and the field
  * (`UsersController.find @UseResilience.timeoutMs`). Empty when valid.
  */
-export function validateResilienceOptions(options: unknown, route: string): ConfigIssue[] {
+export function validateResilienceOptions(
+  options: unknown,
+  route: string,
+  /** The names of `forRoot({ retries })`, allowed as `retry: 'name'`. */
+  retryNames: readonly string[] = [],
+): ConfigIssue[] {
   const at = (key: string): string => `${route} @UseResilience.${key}`;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     return [{ field: `${route} @UseResilience`, value: options, expected: 'must be an options object' }];
@@ -66,18 +73,18 @@ export function validateResilienceOptions(options: unknown, route: string): Conf
   }
   for (const key of DURATION_KEYS) {
     const v = o[key];
-    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v < Infinity)) {
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= MAX_TIMER_MS)) {
       issues.push({
         field: at(key),
         value: v,
-        expected: 'must be a non-negative number of milliseconds (0 = none)',
+        expected: `must be a non-negative number of milliseconds up to ${MAX_TIMER_MS} (0 = none)`,
       });
     }
   }
   if (o.circuitName !== undefined && !(typeof o.circuitName === 'string' && o.circuitName.length > 0)) {
     issues.push({ field: at('circuitName'), value: o.circuitName, expected: 'must be a non-empty string' });
   }
-  issues.push(...retryIssues(o.retry, at('retry')));
+  issues.push(...retryIssues(o.retry, at('retry'), retryNames));
   if (o.fallback !== undefined && typeof o.fallback !== 'function') {
     issues.push({
       field: at('fallback'),
@@ -151,18 +158,12 @@ function fallbackHeaderIssues(header: unknown, field: string): ConfigIssue[] {
   return [{ field, value: header, expected: 'must be an HTTP header name (e.g. X-Fallback) or false' }];
 }
 
-function retryIssues(retry: unknown, field: string): ConfigIssue[] {
+function retryIssues(retry: unknown, field: string, retryNames: readonly string[]): ConfigIssue[] {
   if (retry === undefined) return [];
   if (typeof retry === 'string') {
-    return PRESET_NAMES.includes(retry)
-      ? []
-      : [
-          {
-            field,
-            value: retry,
-            expected: `must be a preset (${PRESET_NAMES.join(', ')}) or a retry config`,
-          },
-        ];
+    if (PRESET_NAMES.includes(retry) || retryNames.includes(retry)) return [];
+    const issue = unknownRetryName(field, retry, retryNames);
+    return [{ ...issue, expected: `${issue.expected}, or a retry config` }];
   }
   if (typeof retry !== 'object' || retry === null || Array.isArray(retry)) {
     return [

@@ -9,7 +9,6 @@ import { RELIABILITY_CONFIG } from '../reliability.constants.js';
 import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
 import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import type { RetryConfig } from '../retry/retry.options.js';
-import { RETRY_PRESETS } from '../retry/retry.presets.js';
 import { RetryService } from '../retry/retry.service.js';
 import {
   NEST_METADATA,
@@ -88,7 +87,7 @@ export class ResilienceExplorer implements OnModuleInit {
         }
         // Validated after merging: a method may complete what its class started (and vice versa).
         const options = mergeResilienceOptions(classOptions, methodOptions);
-        const found = validateResilienceOptions(options, id);
+        const found = validateResilienceOptions(options, id, this.retries.retryNames());
         if (options.circuit !== undefined && found.length === 0) {
           resolveCircuitOptions(
             `${id} @UseResilience.circuit`,
@@ -150,8 +149,9 @@ export class ResilienceExplorer implements OnModuleInit {
   }
 
   private retryConfig(o: ResilienceOptions, name: string): RetryConfig {
+    // A name (validated above) is a preset's or one of forRoot({ retries }).
     const base: RetryConfig =
-      typeof o.retry === 'string' ? RETRY_PRESETS[o.retry as keyof typeof RETRY_PRESETS] : (o.retry ?? {});
+      typeof o.retry === 'string' ? (this.retries.retryConfigOf(o.retry) ?? {}) : (o.retry ?? {});
     const retryIf = base.retryIf ?? isRetryableError;
     const config: RetryConfig = {
       ...base,

@@ -1,9 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { CircuitOptions } from '../circuit-breaker/circuit-breaker.options.js';
-import type { RetryConfig } from '../retry/retry.options.js';
+import type { RetryConfig, RetryPresetName } from '../retry/retry.options.js';
 
-/** The names of `RetryService.PresetConfigs`, usable as `retry: 'HTTP'`. @publicApi */
-export type RetryPresetName = 'FAST' | 'STANDARD' | 'DATABASE' | 'HTTP' | 'SLOW';
+export type { RetryPresetName };
 
 /** The header that marks a fallback response by default. @publicApi */
 export const DEFAULT_FALLBACK_HEADER = 'X-Resilience-Fallback';
@@ -56,8 +55,12 @@ export interface ResilienceOptions {
   fallbackResponse?: unknown;
   /** Name of the circuit, of the retry budget and of the metrics entry. @default 'Controller.method' */
   circuitName?: string;
-  /** A preset name (`'FAST'`, `'STANDARD'`, `'DATABASE'`, `'HTTP'`, `'SLOW'`) or a retry config. @default the module's RETRY_* settings */
-  retry?: RetryPresetName | RetryConfig;
+  /**
+   * A preset name (`'FAST'`, `'STANDARD'`, `'DATABASE'`, `'HTTP'`, `'SLOW'`), the name of a retry of
+   * `forRoot({ retries })` (an unknown name stops boot, naming it), or a retry config.
+   * @default the module's RETRY_* settings
+   */
+  retry?: RetryPresetName | (string & {}) | RetryConfig;
   /** Deadline of the whole request, retries and backoffs included, in ms; it answers 504. 0 turns it off. @default none */
   totalTimeoutMs?: number;
   /**

@@ -1,12 +1,14 @@
 export { RetryService } from './retry.service.js';
 export { RETRY_METRICS_CAPACITY } from './retry.options.js';
-export type { RetryConfig, RetryMetrics } from './retry.options.js';
+export type { NamedRetryConfig, RetryConfig, RetryMetrics, RetryPresetName } from './retry.options.js';
 export {
   retry,
   createRetryPolicy,
   createRetryStats,
   getRetryAttempts,
+  retryAfterJitterMs,
   DEFAULT_RETRY_POLICY,
+  RETRY_AFTER_MAX_JITTER_MS,
 } from '../core/retry.js';
 export type {
   RetryableFunction,

@@ -1,11 +1,13 @@
 import type { Clock } from '../core/clock.js';
-import { RetryBudget } from '../core/retry-budget.js';
+import { RetryBudget, RetryBudgetLimits } from '../core/retry-budget.js';
 import { createRetryStats, RetryStats } from '../core/retry.js';
 
 /** The state of one operation name: its counters and, once needed, its budget. */
 export interface RetryRecord {
   readonly stats: RetryStats;
   budget: RetryBudget | undefined;
+  /** Whether a budget definition conflicting with the first one was reported. */
+  conflictReported: boolean;
   /** The "second chance" bit of the eviction clock: set on use, cleared when the eviction passes. */
   used: boolean;
 }
@@ -21,6 +23,12 @@ export class RetryRegistry {
   constructor(
     private readonly clock: Clock,
     private readonly capacity: number,
+    /** Told once per name when a call defines its budget differently from the name's first call. */
+    private readonly onConflict: (
+      name: string,
+      kept: RetryBudgetLimits,
+      ignored: RetryBudgetLimits,
+    ) => void = () => undefined,
   ) {}
 
   /** The record of `name`, created when missing. */
@@ -31,14 +39,30 @@ export class RetryRegistry {
       return record;
     }
     if (this.records.size >= this.capacity) this.evictOne();
-    const created: RetryRecord = { stats: createRetryStats(), budget: undefined, used: false };
+    const created: RetryRecord = {
+      stats: createRetryStats(),
+      budget: undefined,
+      conflictReported: false,
+      used: false,
+    };
     this.records.set(name, created);
     return created;
   }
 
-  /** The budget of a record, created with `windowMs` on first use. */
-  budgetOf(record: RetryRecord, windowMs: number): RetryBudget {
-    return (record.budget ??= new RetryBudget(this.clock, windowMs));
+  /**
+   * The one budget of a name, created with the limits of its first use. Later calls share it, and
+   * its limits: a call that asks for others is reported once and still counts against this budget
+   * (two windows for one name would otherwise reset each other and allow unlimited retries).
+   */
+  budgetOf(name: string, record: RetryRecord, limits: RetryBudgetLimits): RetryBudget {
+    const budget = record.budget;
+    if (budget === undefined) return (record.budget = new RetryBudget(this.clock, limits));
+    const kept = budget.limits!;
+    if (kept !== limits && !record.conflictReported && !sameLimits(kept, limits)) {
+      record.conflictReported = true;
+      this.onConflict(name, kept, limits);
+    }
+    return budget;
   }
 
   find(name: string): RetryRecord | undefined {
@@ -58,4 +82,8 @@ export class RetryRegistry {
       this.records.set(name, record);
     }
   }
+}
+
+function sameLimits(a: RetryBudgetLimits, b: RetryBudgetLimits): boolean {
+  return a.ratio === b.ratio && a.minPerSecond === b.minPerSecond && a.windowMs === b.windowMs;
 }

@@ -3,11 +3,21 @@ import type { RetryPolicyOptions, RetryStats } from '../core/retry.js';
 /**
  * Options of one `executeWithRetry` call: `maxAttempts`, `baseDelay`, `maxDelay`,
  * `backoffMultiplier`, `jitter`, `retryIf`, `onRetry`, `signal`, `attemptTimeout`, `name`,
- * `budget` and `retryAfterMs`. Missing fields come from the module's `RETRY_*` settings.
+ * `budget`, `retryAfterMs` and `maxRetryAfter`. Missing fields come from the module's `RETRY_*` settings.
  * Spread a preset to start from it: `{ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' }`.
  * @publicApi
  */
 export type RetryConfig = RetryPolicyOptions;
+
+/** The names of `RetryService.PresetConfigs`, usable as `retry: 'HTTP'`. @publicApi */
+export type RetryPresetName = 'FAST' | 'STANDARD' | 'DATABASE' | 'HTTP' | 'SLOW';
+
+/**
+ * A named retry of `forRoot({ retries: { anthropic: ... } })`: a preset name, or a retry config
+ * (its missing fields come from the module's `RETRY_*` settings; its `name` defaults to the entry's).
+ * @publicApi
+ */
+export type NamedRetryConfig = RetryPresetName | RetryConfig;
 
 /**
  * Counters of one operation name, since the app started (or since the name was last evicted:

@@ -32,7 +32,8 @@ export const RETRY_PRESETS = Object.freeze({
   }),
   /**
    * Outbound HTTP and provider SDKs: 4 attempts, 500 ms → 30 s, x2; network errors, timeouts and
-   * 408/425/429/5xx; honours `Retry-After` / `retry-after-ms` up to `maxDelay`.
+   * 408/425/429/5xx; honours `Retry-After` / `retry-after-ms` up to `maxRetryAfter` (plus a small
+   * jitter), and gives up when the server asks for more.
    */
   HTTP: Object.freeze<RetryConfig>({
     maxAttempts: 4,

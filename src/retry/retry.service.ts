@@ -1,5 +1,5 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Optional } from '@nestjs/common';
-import { Clock, systemClock } from '../core/clock.js';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Clock, Sleepers, systemClock } from '../core/clock.js';
 import { RetryBudgetLimits } from '../core/retry-budget.js';
 import {
   copyRetryStats,
@@ -10,9 +10,13 @@ import {
   runRetry,
 } from '../core/retry.js';
 import { ReliabilityConfig, resolveReliabilityConfig } from '../config/reliability-config.js';
+import { ReliabilityConfigError } from '../core/errors.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
+import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { RETRY_METRICS_CAPACITY, RetryConfig, RetryMetrics } from './retry.options.js';
 import { RETRY_PRESETS } from './retry.presets.js';
+import { isRetryPresetName, resolveNamedRetries, unknownRetryName } from './retry-names.js';
 import { RetryRegistry } from './retry-registry.js';
 
 /**
@@ -41,6 +45,7 @@ export class RetryService implements BeforeApplicationShutdown {
   }> = RETRY_PRESETS;
 
   protected readonly clock: Clock;
+  private readonly logger = new Logger('RetryService');
   /** The module defaults (`RETRY_*`), normalised once. */
   protected readonly defaults: RetryPolicy;
   /** The module's budget limits, also used by a per-call `budget: true` when budgets are off by default. */
@@ -51,14 +56,19 @@ export class RetryService implements BeforeApplicationShutdown {
    */
   private readonly frozenPolicies = new WeakMap<RetryConfig, RetryPolicy>();
   private readonly registry: RetryRegistry;
-  /** Aborted at shutdown, after the drain: wakes every backoff still sleeping, so none holds the process. */
-  private readonly stopping = new AbortController();
+  /** `forRoot({ retries })`: each config as given (for `@UseResilience`) and its policy, by name. */
+  private readonly named = new Map<string, { config: RetryConfig; policy: RetryPolicy }>();
+  /** Every backoff in progress; woken at shutdown, after the drain, so none holds the process. */
+  private readonly sleepers: Sleepers;
 
   constructor(
     @Optional() @Inject(RELIABILITY_CONFIG) config?: ReliabilityConfig,
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
+    @Optional() @Inject(RELIABILITY_MODULE_OPTIONS) options?: Pick<ReliabilityModuleOptions, 'retries'>,
   ) {
-    this.clock = this.stoppableClock(clock ?? systemClock);
+    const base = clock ?? systemClock;
+    this.sleepers = new Sleepers(base);
+    this.clock = this.stoppableClock(base);
     const d = (config ?? resolveReliabilityConfig({}, () => undefined)).retry;
     this.budgetLimits = {
       ratio: d.budgetRatio,
@@ -70,6 +80,7 @@ export class RetryService implements BeforeApplicationShutdown {
         maxAttempts: d.maxAttempts,
         baseDelay: d.baseDelay,
         maxDelay: d.maxDelay,
+        maxRetryAfter: d.maxRetryAfter,
         backoffMultiplier: d.backoffMultiplier,
         jitter: d.jitter,
         budget: d.budgetEnabled ? this.budgetLimits : false,
@@ -78,7 +89,17 @@ export class RetryService implements BeforeApplicationShutdown {
     for (const preset of Object.values(RETRY_PRESETS)) {
       this.frozenPolicies.set(preset, Object.freeze(createRetryPolicy(preset, this.defaults)));
     }
-    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY);
+    // A bad entry stops boot here, naming it and its field.
+    for (const [name, config] of resolveNamedRetries(options?.retries, this.defaults)) {
+      this.named.set(name, { config, policy: Object.freeze(this.policyOf(config)) });
+    }
+    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY, (name, kept, ignored) =>
+      this.logger.warn(
+        `Retry budget "${name}" is defined with different limits by different calls: it keeps ` +
+          `${describeLimits(kept)} from its first use and ignores ${describeLimits(ignored)}. ` +
+          `One name has one budget: give its calls the same budget, or different names.`,
+      ),
+    );
   }
 
   /**
@@ -86,18 +107,18 @@ export class RetryService implements BeforeApplicationShutdown {
    * still sleeping now rejects with the shutdown reason instead of keeping the process alive.
    */
   beforeApplicationShutdown(): void {
-    this.stopping.abort(new Error('RetryService: the application is shutting down'));
+    this.sleepers.wakeAll(new Error('RetryService: the application is shutting down'));
   }
 
   /** The clock, with every sleep also woken by {@link beforeApplicationShutdown}. Only backoffs pay for it. */
   private stoppableClock(clock: Clock): Clock {
-    const stopping = this.stopping.signal;
+    const sleepers = this.sleepers;
     return {
       now: () => clock.now(),
       setTimer: (fn, ms) => clock.setTimer(fn, ms),
       clearTimer: (handle) => clock.clearTimer(handle),
       random: () => clock.random(),
-      sleep: (ms, signal) => clock.sleep(ms, signal ? AbortSignal.any([signal, stopping]) : stopping),
+      sleep: (ms, signal) => sleepers.sleep(ms, signal),
     };
   }
 
@@ -107,14 +128,29 @@ export class RetryService implements BeforeApplicationShutdown {
    * `fn` gets the attempt number (from 1) and a signal that aborts with the caller's `signal` or
    * the `attemptTimeout`. An invalid `config` rejects with a `ReliabilityConfigError`.
    *
-   * A config object is merged with the defaults on each call (about 20 ns); a frozen one, such as
-   * a preset or `Object.freeze({ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' })` kept in
-   * a constant, only once.
+   * `config` is a retry config, or a name: one of `forRoot({ retries })` (`'anthropic'`), or a
+   * preset's (`'HTTP'`); an unknown name rejects with a `ReliabilityConfigError` naming it.
+   *
+   * A config object is merged with the defaults on each call (about 20 ns); a name, or a frozen
+   * config such as a preset or `Object.freeze({ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' })`
+   * kept in a constant, only once.
    */
-  executeWithRetry<T>(fn: RetryableFunction<T>, config?: RetryConfig): Promise<T> {
+  executeWithRetry<T>(fn: RetryableFunction<T>, config?: RetryConfig | string): Promise<T> {
     let policy: RetryPolicy | undefined;
     if (config === undefined) {
       policy = this.defaults;
+    } else if (typeof config === 'string') {
+      policy = this.named.get(config)?.policy;
+      if (policy === undefined && isRetryPresetName(config)) {
+        policy = this.frozenPolicies.get(RETRY_PRESETS[config]);
+      }
+      if (policy === undefined) {
+        return Promise.reject(
+          new ReliabilityConfigError([
+            unknownRetryName('executeWithRetry(fn, name)', config, this.named.keys()),
+          ]),
+        );
+      }
     } else {
       policy = this.frozenPolicies.get(config);
       if (policy === undefined) {
@@ -128,8 +164,23 @@ export class RetryService implements BeforeApplicationShutdown {
     }
     const record = this.registry.get(policy.name);
     const budget =
-      policy.budget === undefined ? undefined : this.registry.budgetOf(record, policy.budget.windowMs);
+      policy.budget === undefined ? undefined : this.registry.budgetOf(policy.name, record, policy.budget);
     return runRetry(fn, policy, this.clock, record.stats, budget);
+  }
+
+  /**
+   * The config of a name: one of `forRoot({ retries })`, or a preset's; `undefined` for any other.
+   * `@UseResilience({ retry: 'anthropic' })` resolves its name through this at bootstrap.
+   */
+  retryConfigOf(name: string): RetryConfig | undefined {
+    const named = this.named.get(name);
+    if (named !== undefined) return named.config;
+    return isRetryPresetName(name) ? RETRY_PRESETS[name] : undefined;
+  }
+
+  /** The names of `forRoot({ retries })`. */
+  retryNames(): string[] {
+    return [...this.named.keys()];
   }
 
   /** Counters of one operation name (a copy), or `undefined` if the name has not been used. */
@@ -153,4 +204,8 @@ export class RetryService implements BeforeApplicationShutdown {
     }
     return createRetryPolicy(config, this.defaults);
   }
+}
+
+function describeLimits(l: RetryBudgetLimits): string {
+  return `{ ratio: ${l.ratio}, minPerSecond: ${l.minPerSecond}, windowMs: ${l.windowMs} }`;
 }

@@ -188,7 +188,8 @@ describe('RetryService in a Nest app (e2e)', () => {
       operations: 1,
       attempts: 3,
       successesAfterRetry: 1,
-      totalDelayMs: 4_000,
+      // 2 s twice, each plus its jitter: 0.5 (the fake clock's draw) x min(1 s, 10 % of 2 s).
+      totalDelayMs: 4_200,
     });
   });
 

@@ -1,4 +1,5 @@
 import { CONFIG_SECTIONS, resolveReliabilityConfig } from '../../src/config';
+import { durationMs, FieldSpec, MAX_DURATION_MS, positiveDurationMs } from '../../src/config/config-fields';
 import { isReliabilityConfigError, ReliabilityConfigError } from '../../src/core/errors';
 
 const fromEnv = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -30,6 +31,7 @@ describe('resolveReliabilityConfig', () => {
       maxAttempts: 3,
       baseDelay: 1_000,
       maxDelay: 30_000,
+      maxRetryAfter: 60_000,
       backoffMultiplier: 2,
       jitter: 'full',
       budgetEnabled: true,
@@ -61,6 +63,7 @@ describe('resolveReliabilityConfig', () => {
     ['RETRY_MAX_ATTEMPTS', '5', 'retry', 'maxAttempts', 5],
     ['RETRY_BASE_DELAY', '250', 'retry', 'baseDelay', 250],
     ['RETRY_MAX_DELAY', '45000', 'retry', 'maxDelay', 45_000],
+    ['RETRY_MAX_RETRY_AFTER', '120000', 'retry', 'maxRetryAfter', 120_000],
     ['RETRY_BACKOFF_MULTIPLIER', '1.5', 'retry', 'backoffMultiplier', 1.5],
     ['RETRY_JITTER', 'Decorrelated', 'retry', 'jitter', 'decorrelated'],
     ['RETRY_BUDGET_ENABLED', 'false', 'retry', 'budgetEnabled', false],
@@ -130,17 +133,17 @@ describe('resolveReliabilityConfig', () => {
     [
       'a non-numeric time',
       { CIRCUIT_BREAKER_TIMEOUT: '60s' },
-      '  - CIRCUIT_BREAKER_TIMEOUT="60s": must be a non-negative integer number of milliseconds, e.g. 30000',
+      '  - CIRCUIT_BREAKER_TIMEOUT="60s": must be a non-negative integer number of milliseconds up to 2147483647 (about 24.8 days), e.g. 30000',
     ],
     [
       'a negative time',
       { CIRCUIT_BREAKER_RESET_TIMEOUT: '-1' },
-      '  - CIRCUIT_BREAKER_RESET_TIMEOUT="-1": must be a non-negative integer number of milliseconds, e.g. 30000',
+      '  - CIRCUIT_BREAKER_RESET_TIMEOUT="-1": must be a non-negative integer number of milliseconds up to 2147483647 (about 24.8 days), e.g. 30000',
     ],
     [
       'a fractional time',
       { SHUTDOWN_DRAIN_TIMEOUT: '1.5' },
-      '  - SHUTDOWN_DRAIN_TIMEOUT="1.5": must be a non-negative integer number of milliseconds, e.g. 30000',
+      '  - SHUTDOWN_DRAIN_TIMEOUT="1.5": must be a non-negative integer number of milliseconds up to 2147483647 (about 24.8 days), e.g. 30000',
     ],
     [
       'zero attempts',
@@ -165,7 +168,7 @@ describe('resolveReliabilityConfig', () => {
     [
       'an empty window',
       { CIRCUIT_BREAKER_ROLLING_WINDOW: '0' },
-      '  - CIRCUIT_BREAKER_ROLLING_WINDOW="0": must be a positive integer number of milliseconds, e.g. 10000',
+      '  - CIRCUIT_BREAKER_ROLLING_WINDOW="0": must be a positive integer number of milliseconds up to 2147483647 (about 24.8 days), e.g. 10000',
     ],
     [
       'a max delay below the base delay',
@@ -180,6 +183,41 @@ describe('resolveReliabilityConfig', () => {
       'Invalid nestjs-reliability configuration (1 problem):',
       line,
     ]);
+  });
+
+  const durationFields = Object.entries(CONFIG_SECTIONS).flatMap(([section, fields]) =>
+    (fields as readonly FieldSpec<unknown>[])
+      .filter((f) => f.parse === durationMs || f.parse === positiveDurationMs)
+      .map((f) => [f.env, section, f.key] as const),
+  );
+
+  it('caps every duration field at 2^31-1 ms, naming the field and the value', () => {
+    expect(durationFields.length).toBeGreaterThanOrEqual(13);
+    for (const [env, section, key] of durationFields) {
+      const fromVariable = errorOf(() => resolveReliabilityConfig({}, fromEnv({ [env]: '2147483648' })));
+      expect(fromVariable.issues).toEqual([
+        expect.objectContaining({
+          field: env,
+          value: '2147483648',
+          expected: expect.stringContaining('2147483647'),
+        }),
+      ]);
+      const fromOption = errorOf(() =>
+        resolveReliabilityConfig({ [section]: { [key]: 3_000_000_000 } }, fromEnv({})),
+      );
+      expect(fromOption.issues).toEqual([
+        expect.objectContaining({ field: `${section}.${key}`, value: 3_000_000_000 }),
+      ]);
+      expect(() =>
+        resolveReliabilityConfig(
+          // The largest value is accepted (base delay up to it, so max delay is not below it).
+          {
+            [section]: { [key]: MAX_DURATION_MS, ...(key === 'baseDelay' && { maxDelay: MAX_DURATION_MS }) },
+          },
+          fromEnv({}),
+        ),
+      ).not.toThrow();
+    }
   });
 
   it('lists every bad field in one error', () => {

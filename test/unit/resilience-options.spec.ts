@@ -41,7 +41,7 @@ describe('validateResilienceOptions', () => {
   it.each([
     [
       { timeoutMs: -1 },
-      `${ROUTE} @UseResilience.timeoutMs=-1: must be a non-negative number of milliseconds (0 = none)`,
+      `${ROUTE} @UseResilience.timeoutMs=-1: must be a non-negative number of milliseconds up to 2147483647 (0 = none)`,
     ],
     [{ timeoutMs: '100' }, `${ROUTE} @UseResilience.timeoutMs="100": must be a non-negative number`],
     [{ timeoutMs: Number.NaN }, `${ROUTE} @UseResilience.timeoutMs=NaN: must be a non-negative number`],

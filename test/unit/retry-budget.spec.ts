@@ -48,24 +48,49 @@ describe('RetryBudget', () => {
     expect(budget.snapshot().calls).toBe(0);
   });
 
-  it('counts calls without reading the clock on each one, and loses none of them', () => {
-    const clock = new FakeClock();
-    const now = jest.spyOn(clock, 'now');
-    const budget = new RetryBudget(clock, limits.windowMs);
-    now.mockClear();
-    for (let i = 0; i < 6_400; i++) budget.recordCall();
-    expect(now.mock.calls.length).toBe(100);
-    for (let i = 0; i < 10; i++) budget.recordCall();
-    expect(budget.snapshot().calls).toBe(6_410);
+  it('files each call at its own time: calls before an idle spell are not counted as recent', async () => {
+    const clock = new FakeClock(0);
+    const strict = { ratio: 0.2, minPerSecond: 0, windowMs: 10_000 };
+    const budget = new RetryBudget(clock, strict.windowMs);
+    // 63 calls, then an hour of silence: none of them is in the window any more.
+    for (let i = 0; i < 63; i++) budget.recordCall();
+    await clock.advance(3_600_000);
+    for (let i = 0; i < 30; i++) budget.recordCall();
+    expect(budget.snapshot().calls).toBe(30);
+    let granted = 0;
+    while (budget.tryAcquire(strict)) granted++;
+    expect(granted).toBe(6);
   });
 
-  it('resets when asked for a different window', () => {
+  it('files calls spread over the window under their own buckets, losing none', async () => {
+    const clock = new FakeClock(0);
+    const budget = new RetryBudget(clock, 10_000);
+    for (let second = 0; second < 10; second++) {
+      for (let i = 0; i < 7; i++) budget.recordCall();
+      await clock.advance(1_000);
+    }
+    // At t = 10 s the calls of second 0 left the window; the other 9 seconds remain.
+    expect(budget.snapshot().calls).toBe(63);
+    await clock.advance(4_000);
+    expect(budget.snapshot().calls).toBe(35);
+  });
+
+  it('keeps its own window when asked for another one', () => {
     const clock = new FakeClock();
     const budget = new RetryBudget(clock, 10_000);
     for (let i = 0; i < 100; i++) budget.recordCall();
-    budget.tryAcquire(limits);
+    expect(budget.tryAcquire(limits)).toBe(true);
     expect(budget.tryAcquire({ ratio: 0, minPerSecond: 1, windowMs: 1_000 })).toBe(true);
-    expect(budget.snapshot()).toEqual({ calls: 0, retries: 1 });
+    expect(budget.snapshot()).toEqual({ calls: 100, retries: 2 });
+  });
+
+  it('created with full limits, enforces them whatever a call asks for', () => {
+    const clock = new FakeClock();
+    const budget = new RetryBudget(clock, { ratio: 0.1, minPerSecond: 0, windowMs: 10_000 });
+    for (let i = 0; i < 100; i++) budget.recordCall();
+    let granted = 0;
+    while (budget.tryAcquire({ ratio: 1, minPerSecond: 100, windowMs: 1_000 })) granted++;
+    expect(granted).toBe(10);
   });
 });
 

@@ -299,8 +299,45 @@ describe('Retry-After', () => {
 
   it('reads seconds', () => {
     expect(parseRetryAfter(undefined, '120', now)).toBe(120_000);
-    expect(parseRetryAfter(undefined, '1.5', now)).toBe(1_500);
     expect(parseRetryAfter(undefined, '0', now)).toBe(0);
+  });
+
+  // RFC 9110 10.2.3: Retry-After = HTTP-date / delta-seconds; HTTP-date = IMF-fixdate / obs-date.
+  const rfc9110: [string, string, number | undefined][] = [
+    ['delta-seconds', '120', 120_000],
+    ['delta-seconds with leading zeros', '007', 7_000],
+    ['delta-seconds with surrounding whitespace (OWS)', ' 5 ', 5_000],
+    ['IMF-fixdate', 'Sun, 01 Mar 2026 12:00:30 GMT', 30_000],
+    ['IMF-fixdate in the past', 'Sun, 01 Mar 2026 11:00:00 GMT', 0],
+    ['IMF-fixdate with a leap second', 'Sun, 01 Mar 2026 12:00:60 GMT', 60_000],
+    ['rfc850-date', 'Sunday, 01-Mar-26 12:01:00 GMT', 60_000],
+    ['rfc850-date more than 50 years ahead is last century', 'Monday, 01-Mar-99 12:00:00 GMT', 0],
+    ['asctime-date, two-digit day', 'Sun Mar 01 12:00:10 2026', 10_000],
+    ['asctime-date, space-padded day', 'Sun Mar  1 12:00:20 2026', 20_000],
+    // Not one of the forms: ignored, so the normal backoff applies.
+    ['a fraction of seconds', '1.5', undefined],
+    ['a negative number', '-5', undefined],
+    ['a unit', '1s', undefined],
+    ['a list', '5, 7', undefined],
+    ['words and a digit', 'soon 5', undefined],
+    ['a day name and a digit', 'Tue 3', undefined],
+    ['words and a year', 'abc 2099', undefined],
+    ['a phrase', 'in 10 min', undefined],
+    ['an ISO 8601 date', '2026-03-01T12:00:30Z', undefined],
+    ['IMF-fixdate without GMT', 'Sun, 01 Mar 2026 12:00:30', undefined],
+    ['IMF-fixdate in another zone', 'Sun, 01 Mar 2026 12:00:30 +0100', undefined],
+    ['IMF-fixdate with a one-digit day', 'Sun, 1 Mar 2026 12:00:30 GMT', undefined],
+    ['IMF-fixdate in lower case', 'sun, 01 mar 2026 12:00:30 gmt', undefined],
+    ['IMF-fixdate with a long day name', 'Sunday, 01 Mar 2026 12:00:30 GMT', undefined],
+    ['IMF-fixdate of a day that does not exist', 'Tue, 31 Feb 2026 12:00:30 GMT', undefined],
+    ['IMF-fixdate at hour 25', 'Sun, 01 Mar 2026 25:00:00 GMT', undefined],
+    ['rfc850-date with a four-digit year', 'Sunday, 01-Mar-2026 12:00:30 GMT', undefined],
+    ['asctime-date with a zone', 'Sun Mar  1 12:00:20 2026 GMT', undefined],
+    ['an empty value', '', undefined],
+  ];
+
+  it.each(rfc9110)('Retry-After: %s (%j)', (_kind, value, expected) => {
+    expect(parseRetryAfter(undefined, value, now)).toBe(expected);
   });
 
   it('reads an HTTP date, relative to the clock, never negative', () => {

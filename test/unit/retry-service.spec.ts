@@ -1,5 +1,5 @@
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
-import { FakeClock } from '../../src/core/clock';
+import { FakeClock, flushMicrotasks } from '../../src/core/clock';
 import { isReliabilityConfigError } from '../../src/core/errors';
 import { getRetryAttempts } from '../../src/core/retry';
 import {
@@ -7,7 +7,8 @@ import {
   isRetryableError,
   isRetryableHttpError,
 } from '../../src/core/retry-classification';
-import { RETRY_METRICS_CAPACITY } from '../../src/retry/retry.options';
+import { Logger } from '@nestjs/common';
+import { RETRY_METRICS_CAPACITY, RetryMetrics } from '../../src/retry/retry.options';
 import { RetryService } from '../../src/retry/retry.service';
 import { anthropicError, fetchFailed, prismaKnownError, systemError } from '../support/retry-error-shapes';
 import { failingThen, watch } from '../support/retry-settle';
@@ -90,40 +91,67 @@ describe('RetryService.executeWithRetry', () => {
     expect(retry.getRetryMetrics('cache')).toMatchObject({ successesAfterRetry: 1, totalDelayMs: 30 });
   });
 
-  it('HTTP: waits what Retry-After says (seconds, from a fetch Headers), not the jittered backoff', async () => {
+  it('HTTP: waits what Retry-After says (seconds, from a fetch Headers), plus a small positive jitter', async () => {
     const { clock, retry } = service();
     const limited = anthropicError(429, 'rate_limit_error', { 'retry-after': '3' });
     const delays: number[] = [];
     const { fn, calls } = failingThen([limited], 'ok');
+    // The backoff draws first (0.9), then the Retry-After jitter (0.5): 3 s + 0.5 x min(1 s, 300 ms).
+    clock.queueRandom(0.9, 0.5);
     const run = watch(
       retry.executeWithRetry(fn, {
         ...RetryService.PresetConfigs.HTTP,
         onRetry: (e) => delays.push(e.delayMs),
       }),
     );
-    await clock.advance(2_999);
+    await clock.advance(3_149);
     expect(calls).toHaveLength(1);
     await clock.advance(1);
     expect(run.value).toBe('ok');
-    expect(delays).toEqual([3_000]);
+    expect(delays).toEqual([3_150]);
   });
 
-  it('HTTP: honours an HTTP-date Retry-After and caps any Retry-After at maxDelay', async () => {
+  it('HTTP: honours an HTTP-date Retry-After, and one longer than maxDelay up to maxRetryAfter', async () => {
     const clock = new FakeClock(Date.parse('2026-03-01T12:00:00Z'));
     const { retry } = service({}, clock);
     const delays: number[] = [];
     const dated = anthropicError(503, 'api_error', { 'retry-after': 'Sun, 01 Mar 2026 12:00:10 GMT' });
-    const far = anthropicError(529, 'overloaded_error', { 'retry-after': '3600' });
-    const { fn } = failingThen([dated, far], 'ok');
+    // 45 s: above the preset's maxDelay (30 s), within RETRY_MAX_RETRY_AFTER (60 s).
+    const later = anthropicError(529, 'overloaded_error', { 'retry-after': '45' });
+    const { fn } = failingThen([dated, later], 'ok');
+    clock.queueRandom(0, 0, 0, 0);
     const run = watch(
       retry.executeWithRetry(fn, {
         ...RetryService.PresetConfigs.HTTP,
         onRetry: (e) => delays.push(e.delayMs),
       }),
     );
-    await clock.advance(10_000 + 30_000);
+    await clock.advance(10_000 + 45_000);
     expect(run.value).toBe('ok');
-    expect(delays).toEqual([10_000, 30_000]);
+    expect(delays).toEqual([10_000, 45_000]);
+  });
+
+  it('HTTP: gives up, rethrowing the error, when Retry-After asks for more than maxRetryAfter', async () => {
+    const { clock, retry } = service({ RETRY_MAX_RETRY_AFTER: '120000' });
+    const far = anthropicError(529, 'overloaded_error', { 'retry-after': '121' });
+    const { fn, calls } = failingThen([far], 'ok');
+    const run = watch(retry.executeWithRetry(fn, { ...RetryService.PresetConfigs.HTTP, name: 'llm' }));
+    await clock.advance(0);
+    expect(run.error).toBe(far);
+    expect(getRetryAttempts(far)).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(retry.getRetryMetrics('llm')).toMatchObject({ nonRetryableFailures: 1, totalDelayMs: 0 });
+    // Up to the cap it waits, even beyond maxDelay.
+    const near = anthropicError(529, 'overloaded_error', { 'retry-after': '120' });
+    const second = failingThen([near], 'ok');
+    clock.queueRandom(0, 0);
+    const waited = watch(
+      retry.executeWithRetry(second.fn, { ...RetryService.PresetConfigs.HTTP, name: 'llm' }),
+    );
+    await clock.advance(119_999);
+    expect(second.calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(waited.value).toBe('ok');
   });
 
   it('HTTP: retries an undici connection failure and gives up on a 400 at once', async () => {
@@ -277,6 +305,71 @@ describe('RetryService budget', () => {
   });
 });
 
+describe('RetryService budget of one name', () => {
+  async function storm(retry: RetryService, windows: number[]): Promise<RetryMetrics> {
+    for (let i = 0; i < 200; i++) {
+      await retry
+        .executeWithRetry(
+          () => {
+            throw new Error('down');
+          },
+          {
+            name: 'payments',
+            maxAttempts: 2,
+            baseDelay: 0,
+            jitter: 'none',
+            budget: { windowMs: windows[i % windows.length] },
+          },
+        )
+        .catch(() => undefined);
+    }
+    return retry.getRetryMetrics('payments')!;
+  }
+
+  it('two call sites with different windows share one budget, and the conflict is logged once', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const one = await storm(service().retry, [10_000]);
+      expect(warn).not.toHaveBeenCalled();
+      const two = await storm(service().retry, [10_000, 9_000]);
+      // The same as one window: 200 calls allow 0.2 x 200 + 5 x 10 = 90 retries.
+      expect(one.attempts - one.operations).toBe(90);
+      expect(two.attempts - two.operations).toBe(90);
+      expect(two.budgetRejections).toBe(110);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toContain(
+        'Retry budget "payments" is defined with different limits by different calls: it keeps ' +
+          '{ ratio: 0.2, minPerSecond: 5, windowMs: 10000 } from its first use and ignores ' +
+          '{ ratio: 0.2, minPerSecond: 5, windowMs: 9000 }',
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('a different ratio for the same name is also one budget, with the first ratio', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const { retry } = service();
+      const call = (ratio: number) =>
+        retry
+          .executeWithRetry(
+            () => {
+              throw new Error('down');
+            },
+            { name: 'n', maxAttempts: 2, baseDelay: 0, budget: { ratio, minPerSecond: 0 } },
+          )
+          .catch(() => undefined);
+      for (let i = 0; i < 100; i++) await call(i % 2 === 0 ? 0.1 : 1);
+      const m = retry.getRetryMetrics('n')!;
+      expect(m.attempts - m.operations).toBe(10);
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
 describe('RetryService at shutdown', () => {
   it('wakes a backoff that is still sleeping, rejecting with the shutdown reason', async () => {
     const { RetryService: Service } = await import('../../src/retry/retry.service');
@@ -301,5 +394,71 @@ describe('RetryService at shutdown', () => {
     expect(await settled).toBe('RetryService: the application is shutting down');
     expect(calls).toBe(1);
     expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe('RetryService backoffs and a shared signal', () => {
+  /** Passes every call through, counting the `abort` listeners each signal holds at once. */
+  function countAbortListeners() {
+    const live = new Map<EventTarget, number>();
+    let most = 0;
+    const originalAdd = EventTarget.prototype.addEventListener;
+    const originalRemove = EventTarget.prototype.removeEventListener;
+    EventTarget.prototype.addEventListener = function (this: EventTarget, type: string, ...rest: any[]) {
+      if (type === 'abort') {
+        const n = (live.get(this) ?? 0) + 1;
+        live.set(this, n);
+        most = Math.max(most, n);
+      }
+      return (originalAdd as any).call(this, type, ...rest);
+    };
+    EventTarget.prototype.removeEventListener = function (this: EventTarget, type: string, ...rest: any[]) {
+      if (type === 'abort' && live.has(this)) live.set(this, Math.max(0, live.get(this)! - 1));
+      return (originalRemove as any).call(this, type, ...rest);
+    };
+    return {
+      most: () => most,
+      restore: () => {
+        EventTarget.prototype.addEventListener = originalAdd;
+        EventTarget.prototype.removeEventListener = originalRemove;
+      },
+    };
+  }
+
+  it('20 concurrent backoffs put at most one abort listener on any signal, and shutdown wakes every one', async () => {
+    const listeners = countAbortListeners();
+    try {
+      const clock = new FakeClock();
+      const service = new RetryService(undefined, clock);
+      const runs = Array.from({ length: 20 }, (_, i) =>
+        watch(
+          service.executeWithRetry(
+            () => {
+              throw new Error('down');
+            },
+            {
+              maxAttempts: 3,
+              baseDelay: 60_000,
+              jitter: 'none',
+              budget: false,
+              // Half with a caller signal (one per call), half without.
+              ...(i % 2 === 0 && { signal: new AbortController().signal }),
+            },
+          ),
+        ),
+      );
+      await clock.advance(1);
+      expect(clock.pendingTimers()).toBe(20);
+      // Node warns (MaxListenersExceededWarning) past 10 listeners on one signal.
+      expect(listeners.most()).toBe(1);
+      service.beforeApplicationShutdown();
+      await flushMicrotasks();
+      expect(runs.map((r) => r.error && (r.error as Error).message)).toEqual(
+        Array(20).fill('RetryService: the application is shutting down'),
+      );
+      expect(clock.pendingTimers()).toBe(0);
+    } finally {
+      listeners.restore();
+    }
   });
 });

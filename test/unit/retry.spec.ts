@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { FakeClock } from '../../src/core/clock';
 import {
   CircuitOpenError,
@@ -12,6 +13,7 @@ import {
   getRetryAttempts,
   isRetryPolicy,
   retry,
+  retryAfterJitterMs,
   RetryEvent,
 } from '../../src/core/retry';
 import { failingThen, watch } from '../support/retry-settle';
@@ -197,30 +199,49 @@ describe('retry(): backoff and outcome', () => {
     ]);
   });
 
-  it('uses a delay the error asked for (retryAfterMs), capped at maxDelay', async () => {
+  it('uses a delay the error asked for (retryAfterMs) beyond maxDelay, up to maxRetryAfter, with a positive jitter', async () => {
     const clock = new FakeClock();
     const delays: number[] = [];
     const errors = [
       Object.assign(transient(), { wait: 2_500 }),
       Object.assign(transient(), { wait: 60_000 }),
+      Object.assign(transient(), { wait: 60_001 }),
     ];
-    const { fn } = failingThen(errors, 'ok');
+    const { fn, calls } = failingThen(errors, 'ok');
+    // The Retry-After jitter's draws (no backoff jitter draws here).
+    clock.queueRandom(1, 0.5);
     const run = watch(
       retry(
         fn,
         {
           ...noJitter,
           maxDelay: 5_000,
-          maxAttempts: 3,
+          maxRetryAfter: 60_000,
+          maxAttempts: 4,
           retryAfterMs: (e) => (e as { wait: number }).wait,
           onRetry: (e) => delays.push(e.delayMs),
         },
         clock,
       ),
     );
-    await clock.advance(7_500);
-    expect(run.value).toBe('ok');
-    expect(delays).toEqual([2_500, 5_000]);
+    await clock.advance(2_750 + 60_500);
+    // 2.5 s + 1 x min(1 s, 250 ms); 60 s + 0.5 x 1 s; then 60.001 s asked: more than maxRetryAfter.
+    expect(delays).toEqual([2_750, 60_500]);
+    expect(run.error).toBe(errors[2]);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('retryAfterJitterMs adds up to 10 % of the asked delay, at most 1 s, never less than nothing', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1e9, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (asked, r) => {
+          const jitter = retryAfterJitterMs(asked, r);
+          return jitter >= 0 && jitter <= Math.min(1_000, asked * 0.1);
+        },
+      ),
+    );
   });
 });
 
@@ -313,6 +334,16 @@ describe('retry(): options', () => {
       /jitter="bogus": must be one of full/,
     );
     expect(() => createRetryPolicy({ budget: { ratio: -1 } })).toThrow(/budget/);
+  });
+
+  it('caps every duration option at 2^31-1 ms, naming the field and the value', () => {
+    for (const key of ['baseDelay', 'maxDelay', 'attemptTimeout', 'maxRetryAfter'] as const) {
+      expect(() => createRetryPolicy({ [key]: 2_147_483_647, name: 'x' })).not.toThrow();
+      expect(() => createRetryPolicy({ [key]: 3_000_000_000, name: 'x' })).toThrow(
+        `retry["x"].${key}=3000000000: must be a non-negative number of milliseconds up to 2147483647`,
+      );
+    }
+    expect(() => createRetryPolicy({ budget: { windowMs: 3_000_000_000 } })).toThrow(/budget/);
   });
 
   it('merges over a base policy and keeps the base for missing fields', () => {
