@@ -162,7 +162,8 @@ export class FakeClock implements Clock {
     result.catch(() => undefined);
     await flushMicrotasks();
     for (let passed = 0; !settled; passed += stepMs) {
-      if (passed >= maxMs) throw new Error(`FakeClock: the work did not settle within ${maxMs} ms of fake time`);
+      if (passed >= maxMs)
+        throw new Error(`FakeClock: the work did not settle within ${maxMs} ms of fake time`);
       await new Promise((resolve) => setTimeout(resolve, 1));
       await this.advance(stepMs);
     }

@@ -43,12 +43,13 @@ export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
 
   /**
    * Every dependency but the adapter host is optional, so that a decorated controller compiles in
-   * a test module without `ReliabilityModule`: its routes then run unprotected (see below).
+   * a test module without `ReliabilityModule`: its routes then run unprotected (see below). The
+   * tokens are explicit: the metadata of a `T | undefined` parameter says only `Object`.
    */
   constructor(
-    @Optional() registry: ResilienceRegistry | undefined,
-    @Optional() breakers: CircuitBreakerService | undefined,
-    @Optional() retries: RetryService | undefined,
+    @Optional() @Inject(ResilienceRegistry) registry: ResilienceRegistry | undefined,
+    @Optional() @Inject(CircuitBreakerService) breakers: CircuitBreakerService | undefined,
+    @Optional() @Inject(RetryService) retries: RetryService | undefined,
     protected readonly adapterHost: HttpAdapterHost,
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
   ) {
