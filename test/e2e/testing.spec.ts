@@ -18,7 +18,8 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CircuitBreakerService } from '../../src/circuit-breaker';
 import { getRetryAttempts } from '../../src/core/retry';
-import { RELIABILITY_CLOCK } from '../../src/reliability.constants';
+import type { ReliabilityConfig } from '../../src/config/reliability-config';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../../src/reliability.constants';
 import { ResilienceInterceptor, ResilienceSignal, UseResilience } from '../../src/resilience';
 import { RetryService } from '../../src/retry';
 import { FakeClock, ReliabilityTestingModule } from '../../src/testing';
@@ -252,5 +253,36 @@ describe.each(RESILIENCE_ADAPTERS)('ReliabilityTestingModule (%s)', (adapter) =>
     await clock.advance(1);
     const res = await pending;
     expect(res.status).toBe(504);
+  });
+});
+
+describe('ReliabilityTestingModule.forRoot options', () => {
+  const saved = process.env.RETRY_MAX_ATTEMPTS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.RETRY_MAX_ATTEMPTS;
+    else process.env.RETRY_MAX_ATTEMPTS = saved;
+  });
+
+  it('uses the given clock, and reads no environment variable unless given `env`', async () => {
+    process.env.RETRY_MAX_ATTEMPTS = '7';
+    const clock = new FakeClock(0);
+    const isolated = await Test.createTestingModule({
+      imports: [ReliabilityTestingModule.forRoot({ clock, retry: { baseDelay: 10 } })],
+    }).compile();
+    try {
+      expect(isolated.get(FakeClock)).toBe(clock);
+      const config = isolated.get<ReliabilityConfig>(RELIABILITY_CONFIG);
+      expect(config.retry).toMatchObject({ maxAttempts: 3, baseDelay: 10 });
+    } finally {
+      await isolated.close();
+    }
+    const fromEnv = await Test.createTestingModule({
+      imports: [ReliabilityTestingModule.forRoot({ env: process.env })],
+    }).compile();
+    try {
+      expect(fromEnv.get<ReliabilityConfig>(RELIABILITY_CONFIG).retry.maxAttempts).toBe(7);
+    } finally {
+      await fromEnv.close();
+    }
   });
 });
