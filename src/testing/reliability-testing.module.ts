@@ -16,8 +16,8 @@ export interface ReliabilityTestingModuleOptions extends ReliabilityModuleOption
 
 /**
  * `ReliabilityModule` on a {@link FakeClock}, for tests: backoffs (the presets' included), call and
- * route timeouts, breaker reset timeouts and the shutdown's timers all wait for fake time, which
- * moves only when the test advances it. Jitter is deterministic: `random()` returns 0.5 unless the
+ * route timeouts, breaker reset timeouts, the database's connect retries and the shutdown's grace and
+ * drain timeouts all wait for fake time, which moves only when the test advances it. Jitter is deterministic: `random()` returns 0.5 unless the
  * test queues other values. Inject `FakeClock` (or `RELIABILITY_CLOCK`) to drive it.
  *
  * ```ts
