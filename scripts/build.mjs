@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -51,7 +51,11 @@ const allowed = new Set([...Object.keys(pkg.peerDependencies ?? {}), ...Object.k
 const optional = Object.entries(pkg.peerDependenciesMeta ?? {})
   .filter(([, meta]) => meta.optional)
   .map(([name]) => name);
-const problems = [...checkImports('dist/cjs', 'cjs'), ...checkImports('dist/esm', 'esm')];
+const problems = [
+  ...checkExportTargets(),
+  ...checkImports('dist/cjs', 'cjs'),
+  ...checkImports('dist/esm', 'esm'),
+];
 if (problems.length > 0) {
   console.error(`build: ${problems.length} problem(s) in dist:\n  ${problems.join('\n  ')}`);
   process.exit(1);
@@ -108,10 +112,29 @@ function specifiersOf(source) {
   return out;
 }
 
+/** The package's entry points (`exports` subpaths other than package.json), e.g. '.' and './testing'. */
+function entryPoints() {
+  return Object.keys(pkg.exports).filter((subpath) => subpath !== './package.json');
+}
+
+/** Every file the `exports` map names exists. */
+function checkExportTargets() {
+  const found = [];
+  const visit = (subpath, target) => {
+    if (typeof target === 'string') {
+      if (!existsSync(join(root, target)))
+        found.push(`exports['${subpath}'] names '${target}', which was not built`);
+    } else for (const inner of Object.values(target)) visit(subpath, inner);
+  };
+  for (const [subpath, target] of Object.entries(pkg.exports)) visit(subpath, target);
+  return found;
+}
+
 /**
- * Loads both entry points in a child Node with the optional peers made unresolvable, and checks
- * that they export the same names. Uses the Nest 11 (CommonJS) installed here, so the ESM build's
- * named imports from CommonJS packages are checked too.
+ * Loads every entry point in a child Node, by the package's own name (so through the `exports`
+ * map), with require() and with import(), the optional peers made unresolvable; checks that each
+ * resolves into its build and that both builds export the same names. Uses the Nest 11
+ * (CommonJS) installed here, so the ESM build's named imports from CommonJS packages are checked too.
  */
 function smokeLoad() {
   const hook = `
@@ -121,6 +144,7 @@ function smokeLoad() {
         throw Object.assign(new Error('blocked optional peer ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
       return next(specifier, context);
     }`;
+  const specifiers = entryPoints().map((subpath) => pkg.name + subpath.slice(1));
   const script = `
     import Module, { register } from 'node:module';
     const blocked = ${JSON.stringify(optional)};
@@ -131,10 +155,20 @@ function smokeLoad() {
       return original.call(this, request, ...rest);
     };
     register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
-    const cjs = Module.createRequire(${JSON.stringify(join(root, 'package.json'))})('./dist/cjs/index.js');
-    const esm = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/esm/index.js')).href)});
+    const req = Module.createRequire(${JSON.stringify(join(root, 'package.json'))});
     const names = (m) => Object.keys(m).filter((k) => k !== 'default' && k !== '__esModule').sort();
-    console.log(JSON.stringify({ cjs: names(cjs), esm: names(esm) }));`;
+    const out = {};
+    for (const specifier of ${JSON.stringify(specifiers)}) {
+      const cjs = req(specifier);
+      const esm = await import(specifier);
+      out[specifier] = {
+        cjsFile: req.resolve(specifier),
+        esmFile: new URL(import.meta.resolve(specifier)).pathname,
+        cjs: names(cjs),
+        esm: names(esm),
+      };
+    }
+    console.log(JSON.stringify(out));`;
   let result;
   try {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
@@ -144,16 +178,30 @@ function smokeLoad() {
     });
     result = JSON.parse(out.trim().split('\n').pop());
   } catch {
-    console.error('build: loading dist/cjs or dist/esm failed (optional peers blocked); see above');
+    console.error(
+      'build: loading the entry points from dist/cjs or dist/esm failed (optional peers blocked); see above',
+    );
     process.exit(1);
   }
-  const onlyCjs = result.cjs.filter((n) => !result.esm.includes(n));
-  const onlyEsm = result.esm.filter((n) => !result.cjs.includes(n));
-  if (onlyCjs.length + onlyEsm.length > 0 || !result.esm.includes('ReliabilityModule')) {
-    console.error(`build: the builds export different names: only CJS ${onlyCjs}, only ESM ${onlyEsm}`);
-    process.exit(1);
+  const expected = { [pkg.name]: 'ReliabilityModule', [`${pkg.name}/testing`]: 'ReliabilityTestingModule' };
+  for (const [specifier, r] of Object.entries(result)) {
+    const inBuild = (file, dir) => relative(join(root, dir), file).split(/[\\/]/)[0] !== '..';
+    const onlyCjs = r.cjs.filter((n) => !r.esm.includes(n));
+    const onlyEsm = r.esm.filter((n) => !r.cjs.includes(n));
+    const problems = [
+      !inBuild(r.cjsFile, 'dist/cjs') && `require() resolves to ${r.cjsFile}, outside dist/cjs`,
+      !inBuild(r.esmFile, 'dist/esm') && `import resolves to ${r.esmFile}, outside dist/esm`,
+      onlyCjs.length + onlyEsm.length > 0 &&
+        `the builds export different names: only CJS ${onlyCjs}, only ESM ${onlyEsm}`,
+      expected[specifier] && !r.esm.includes(expected[specifier]) && `no ${expected[specifier]} export`,
+    ].filter(Boolean);
+    if (problems.length > 0) {
+      console.error(`build: '${specifier}': ${problems.join('; ')}`);
+      process.exit(1);
+    }
   }
-  console.log(`build: dist/cjs and dist/esm load without optional peers, ${result.esm.length} exports each`);
+  const counts = Object.entries(result).map(([specifier, r]) => `${specifier} ${r.esm.length}`);
+  console.log(`build: dist/cjs and dist/esm load without optional peers; exports each: ${counts.join(', ')}`);
 }
 
 function jsFiles(dir) {

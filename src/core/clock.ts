@@ -224,6 +224,31 @@ export class FakeClock implements Clock {
     await flushMicrotasks();
   }
 
+  /**
+   * Advances time `stepMs` at a time until `work` settles, and returns its result (or rejects with
+   * its error). Between steps it waits one real millisecond, so that real I/O (an HTTP request to
+   * the app under test, a socket) makes progress: time runs about 100 times faster than real time,
+   * and a retry's backoffs pass in milliseconds. Rejects when `maxMs` of fake time pass first.
+   */
+  async advanceUntilSettled<T>(
+    work: PromiseLike<T>,
+    { stepMs = 100, maxMs = 600_000 }: { stepMs?: number; maxMs?: number } = {},
+  ): Promise<T> {
+    let settled = false;
+    const result = Promise.resolve(work).finally(() => {
+      settled = true;
+    });
+    result.catch(() => undefined);
+    await flushMicrotasks();
+    for (let passed = 0; !settled; passed += stepMs) {
+      if (passed >= maxMs)
+        throw new Error(`FakeClock: the work did not settle within ${maxMs} ms of fake time`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await this.advance(stepMs);
+    }
+    return result;
+  }
+
   /** The earliest pending timer, dropping cleared ones from the top. */
   private peek(): FakeTimer | undefined {
     while (this.heap.length > 0 && !this.timers.has(this.heap[0].id)) this.pop();

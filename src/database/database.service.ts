@@ -105,7 +105,7 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
   ) {
     this.clock = clock ?? systemClock;
-    this.inFlight = new InFlightTracker(this.clock);
+    this.inFlight = new InFlightTracker();
     this.options = moduleOptions.database as DatabaseModuleOptions<TClient> | undefined;
     this.circuitName = this.options?.circuitName ?? DEFAULT_CIRCUIT;
   }

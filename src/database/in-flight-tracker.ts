@@ -1,5 +1,3 @@
-import type { Clock } from '../core/clock.js';
-
 /**
  * Counts the database calls running now, so that shutdown can wait for them before `$disconnect`.
  * A call is counted until its promise settles, even after a timeout gave up on it: the query still
@@ -7,9 +5,6 @@ import type { Clock } from '../core/clock.js';
  */
 export class InFlightTracker {
   private running = 0;
-
-  constructor(private readonly clock: Clock) {}
-
   private waiters: Array<() => void> = [];
 
   get count(): number {
@@ -31,8 +26,9 @@ export class InFlightTracker {
 
   /**
    * Resolves when nothing runs, or when `signal` aborts (the caller then goes on regardless).
-   * Once idle, it waits one more timer turn, so that the code awaiting the last call (its logging,
-   * its response) runs before whatever comes next, e.g. `$disconnect`.
+   * Once idle, it waits one more turn of the event loop, so that the code awaiting the last call
+   * (its logging, its response) runs before whatever comes next, e.g. `$disconnect`. The turn is
+   * not a clock timer: it is no wait, and a fake clock that nobody advances would hold the close.
    */
   async whenIdle(signal?: AbortSignal): Promise<void> {
     if (this.running > 0 && !signal?.aborted) {
@@ -45,6 +41,6 @@ export class InFlightTracker {
         signal?.addEventListener('abort', done, { once: true });
       });
     }
-    await new Promise<void>((resolve) => this.clock.setTimer(resolve, 0));
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

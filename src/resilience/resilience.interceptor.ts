@@ -38,15 +38,33 @@ import type { ResilienceRoute } from './resilience-route.js';
 export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
   readonly clock: Clock;
   protected readonly logger = new Logger('Resilience');
+  protected readonly registry: ResilienceRegistry;
+  protected readonly breakers: CircuitBreakerService;
+  protected readonly retries: RetryService;
 
+  /**
+   * Every dependency but the adapter host is optional, so that a decorated controller compiles in
+   * a test module without `ReliabilityModule`: its routes then run unprotected (see below). The
+   * tokens are explicit: the metadata of a `T | undefined` parameter says only `Object`.
+   */
   constructor(
-    protected readonly registry: ResilienceRegistry,
-    protected readonly breakers: CircuitBreakerService,
-    protected readonly retries: RetryService,
+    @Optional() @Inject(ResilienceRegistry) registry: ResilienceRegistry | undefined,
+    @Optional() @Inject(CircuitBreakerService) breakers: CircuitBreakerService | undefined,
+    @Optional() @Inject(RetryService) retries: RetryService | undefined,
     protected readonly adapterHost: HttpAdapterHost,
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
   ) {
     this.clock = clock ?? systemClock;
+    if (registry === undefined || breakers === undefined || retries === undefined) {
+      warnUnprotected(this.logger);
+      // An empty registry finds no route, so every call passes straight through to the handler and
+      // the missing services are never reached.
+      this.registry = new ResilienceRegistry();
+    } else {
+      this.registry = registry;
+    }
+    this.breakers = breakers!;
+    this.retries = retries!;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -131,4 +149,17 @@ export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
       `${route.id} failed after its response had started: it is not retried and no fallback replaces it.`,
     );
   }
+}
+
+let warnedUnprotected = false;
+
+/** Once per process: an app (or a unit test) whose `@UseResilience()` routes have no pipeline. */
+function warnUnprotected(logger: Logger): void {
+  if (warnedUnprotected) return;
+  warnedUnprotected = true;
+  logger.warn(
+    'ReliabilityModule is not imported: @UseResilience() routes run unprotected (no timeout, retry, ' +
+      'circuit breaker or fallback). Import ReliabilityModule.forRoot(), or ReliabilityTestingModule.forRoot() ' +
+      "from 'nestjs-reliability/testing' in tests.",
+  );
 }

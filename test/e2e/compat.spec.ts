@@ -110,13 +110,19 @@ describe('compat: the packed library in a NestJS 11 CommonJS app and a NestJS 12
     expect(under('dist/cjs/')).toEqual(under('dist/esm/'));
     // Every entry point named in package.json is in the tarball.
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    // The values of the `exports` and `typesVersions` maps, not their keys (subpaths such as './testing').
+    const values = (node: unknown): string[] =>
+      typeof node === 'string'
+        ? [node]
+        : Array.isArray(node) || (typeof node === 'object' && node !== null)
+          ? Object.values(node).flatMap(values)
+          : [];
     const targets = [
       manifest.main,
       manifest.module,
       manifest.types,
-      ...JSON.stringify(manifest.exports)
-        .match(/"\.\/[^"]+"/g)!
-        .map((s) => JSON.parse(s)),
+      ...values(manifest.exports),
+      ...values(manifest.typesVersions),
     ].map((p: string) => p.replace(/^\.\//, ''));
     expect(targets.filter((t) => !pack.files.includes(t))).toEqual([]);
     expect(targets).toEqual(
@@ -125,6 +131,10 @@ describe('compat: the packed library in a NestJS 11 CommonJS app and a NestJS 12
         'dist/esm/index.js',
         'dist/cjs/index.d.ts',
         'dist/esm/index.d.ts',
+        'dist/cjs/testing/index.js',
+        'dist/esm/testing/index.js',
+        'dist/cjs/testing/index.d.ts',
+        'dist/esm/testing/index.d.ts',
       ]),
     );
   });
@@ -140,11 +150,12 @@ describe('compat: the packed library in a NestJS 11 CommonJS app and a NestJS 12
         'reads variables through the app ConfigService (the lazy @nestjs/config import, under jest)',
         'passed',
       ],
+      ['runs the HTTP preset on the fake clock of nestjs-reliability/testing, with no real wait', 'passed'],
     ]);
     expect({ success: report.success, passed: report.numPassedTests, failed: report.numFailedTests }).toEqual(
       {
         success: true,
-        passed: 3,
+        passed: 4,
         failed: 0,
       },
     );
@@ -159,6 +170,10 @@ describe('compat: the packed library in a NestJS 11 CommonJS app and a NestJS 12
     expect(result).toEqual({
       importResolved: expect.stringMatching(/\/node_modules\/nestjs-reliability\/dist\/esm\/index\.js$/),
       requireResolved: expect.stringMatching(/\/node_modules\/nestjs-reliability\/dist\/cjs\/index\.js$/),
+      testingResolved: expect.stringMatching(
+        /\/node_modules\/nestjs-reliability\/dist\/esm\/testing\/index\.js$/,
+      ),
+      testingModule: true,
       nestVersion: expect.stringMatching(/^12\./),
       configInstalled: false,
       retryIsService: true,

@@ -185,6 +185,7 @@ export function writeTypesCheck(dir: string, extension: 'cts' | 'mts' | 'ts'): s
     `import type { DynamicModule } from '@nestjs/common';
 import { CircuitBreakerService, RELIABILITY_CONFIG, ReliabilityModule, RetryService } from 'nestjs-reliability';
 import type { ReliabilityConfig } from 'nestjs-reliability';
+import { FakeClock, ReliabilityTestingModule } from 'nestjs-reliability/testing';
 
 export const sync: DynamicModule = ReliabilityModule.forRoot({ retry: { maxAttempts: 2 } });
 export const async: DynamicModule = ReliabilityModule.forRootAsync({ useFactory: () => ({}) });
@@ -196,6 +197,10 @@ export const retried: Promise<number> = retry.executeWithRetry(async () => 1);
 export const guarded: Promise<string> = breaker.execute('compat', async () => 'ok');
 // @ts-expect-error an unknown option must be a type error
 ReliabilityModule.forRoot({ retry: { maxAttemps: 2 } });
+export const testing: DynamicModule = ReliabilityTestingModule.forRoot({ clock: new FakeClock(0) });
+export const advanced: Promise<string> = new FakeClock().advanceUntilSettled(Promise.resolve('ok'));
+// @ts-expect-error the testing module's options are typed too
+ReliabilityTestingModule.forRoot({ clock: 5 });
 `,
   );
   return file;
