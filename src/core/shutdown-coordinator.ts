@@ -13,6 +13,9 @@ import {
 } from './cleanup-tasks.js';
 import { PhaseTimeline, ShutdownPhase } from './shutdown-phases.js';
 
+/** The same signal again within this long is the same delivery seen twice (see onSignal). */
+export const REPEATED_SIGNAL_MS = 500;
+
 /** How a target drains. */
 export interface DrainOptions {
   /**
@@ -109,6 +112,7 @@ export class ShutdownCoordinator {
   private readonly tasks: CleanupTaskRegistry;
   private readonly targets = new Set<DrainTarget>();
   private signal: string | null = null;
+  private signalAt = 0;
   private trigger: ShutdownTrigger | null = null;
   private watchdog: TimerHandle | undefined;
   private forceExitAt: number | null = null;
@@ -181,6 +185,9 @@ export class ShutdownCoordinator {
    */
   onSignal(signal: string): void {
     if (this.signal !== null) {
+      // Ctrl+C under `npm start` reaches the app twice at once: from the terminal (same process
+      // group) and forwarded by npm. That is one press, not a request to cut the grace period.
+      if (signal === this.signal && this.clock.now() - this.signalAt < REPEATED_SIGNAL_MS) return;
       if (this.timeline.phase === 'GRACE' && !this.graceCut.signal.aborted) {
         // Ctrl+C twice in development: don't wait out the rest of the grace period.
         this.logger.warn(`${signal} received again: ending the grace period now.`);
@@ -191,6 +198,7 @@ export class ShutdownCoordinator {
       return;
     }
     this.signal = signal;
+    this.signalAt = this.clock.now();
     this.trigger ??= 'signal';
     this.holdProcess();
     this.armWatchdog();

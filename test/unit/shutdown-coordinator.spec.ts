@@ -200,7 +200,7 @@ describe('ShutdownCoordinator', () => {
     c.addDrainTarget(target);
     c.onSignal('SIGINT');
     void c.drain();
-    await clock.advance(100);
+    await clock.advance(600);
     expect(target.draining).toBe(false);
     c.onSignal('SIGINT');
     await clock.advance(0);
@@ -208,6 +208,26 @@ describe('ShutdownCoordinator', () => {
     c.onSignal('SIGTERM');
     expect(c.metrics().signal).toBe('SIGINT');
     expect(c.phase).toBe('DRAINING');
+  });
+
+  it('the same signal twice within 500 ms (terminal and npm both deliver Ctrl+C) is one signal', async () => {
+    const c = make();
+    const target = new FakeTarget();
+    c.addDrainTarget(target);
+    c.onSignal('SIGINT');
+    void c.drain();
+    await clock.advance(5);
+    c.onSignal('SIGINT');
+    await clock.advance(0);
+    expect(target.draining).toBe(false);
+    await clock.advance(494);
+    c.onSignal('SIGINT');
+    await clock.advance(0);
+    expect(target.draining).toBe(false);
+    await clock.advance(1);
+    c.onSignal('SIGINT');
+    await clock.advance(0);
+    expect(target.draining).toBe(true);
   });
 
   it('cleanup runs after the drain, records each task, and ends in STOPPED; both are idempotent', async () => {
