@@ -2,9 +2,10 @@
 export const RELIABILITY_CONFIG = Symbol.for('nestjs-reliability.config');
 
 /**
- * Optional injection token of the {@link Clock} used by the services (default: `systemClock`).
+ * Injection token of the {@link Clock} used by the services (`systemClock` unless overridden).
  * In tests, use `ReliabilityTestingModule` from `nestjs-reliability/testing`, which provides a `FakeClock`
- * under it; or provide one in a `@Global()` module (`overrideProvider` cannot: the module provides no default).
+ * under it, or, for a test that imports the app's own `AppModule`,
+ * `overrideProvider(RELIABILITY_CLOCK).useValue(new FakeClock())`.
  * @publicApi
  */
 export const RELIABILITY_CLOCK = Symbol.for('nestjs-reliability.clock');

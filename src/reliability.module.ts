@@ -5,7 +5,8 @@ import {
 } from './circuit-breaker/circuit-breaker.providers.js';
 import { reliabilityConfigProvider } from './config/config.provider.js';
 import { DATABASE_EXPORTS, DATABASE_PROVIDERS } from './database/database.providers.js';
-import { RELIABILITY_CONFIG } from './reliability.constants.js';
+import { systemClock } from './core/clock.js';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.constants.js';
 import {
   RELIABILITY_ASYNC_OPTIONS_TYPE,
   RELIABILITY_OPTIONS_TYPE,
@@ -24,6 +25,8 @@ import { SHUTDOWN_EXPORTS, SHUTDOWN_IMPORTS, SHUTDOWN_PROVIDERS } from './shutdo
 @Module({
   imports: [...SHUTDOWN_IMPORTS],
   providers: [
+    // Provided (not only optional) so that a test can `overrideProvider(RELIABILITY_CLOCK)`.
+    { provide: RELIABILITY_CLOCK, useValue: systemClock },
     reliabilityConfigProvider,
     ...CIRCUIT_BREAKER_PROVIDERS,
     ...RETRY_PROVIDERS,
@@ -32,6 +35,7 @@ import { SHUTDOWN_EXPORTS, SHUTDOWN_IMPORTS, SHUTDOWN_PROVIDERS } from './shutdo
     ...DATABASE_PROVIDERS,
   ],
   exports: [
+    RELIABILITY_CLOCK,
     RELIABILITY_CONFIG,
     ...CIRCUIT_BREAKER_EXPORTS,
     ...RETRY_EXPORTS,

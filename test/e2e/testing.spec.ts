@@ -10,6 +10,7 @@ import {
   INestApplication,
   Injectable,
   LoggerService,
+  Module,
   Param,
   ServiceUnavailableException,
 } from '@nestjs/common';
@@ -21,6 +22,7 @@ import { getRetryAttempts } from '../../src/core/retry';
 import type { ReliabilityConfig } from '../../src/config/reliability-config';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../../src/reliability.constants';
 import { ResilienceInterceptor, ResilienceSignal, UseResilience } from '../../src/resilience';
+import { ReliabilityModule } from '../../src/reliability.module';
 import { RetryService } from '../../src/retry';
 import { FakeClock, ReliabilityTestingModule } from '../../src/testing';
 import { RESILIENCE_ADAPTERS } from '../support/resilience-app';
@@ -283,6 +285,45 @@ describe('ReliabilityTestingModule.forRoot options', () => {
       expect(fromEnv.get<ReliabilityConfig>(RELIABILITY_CONFIG).retry.maxAttempts).toBe(7);
     } finally {
       await fromEnv.close();
+    }
+  });
+});
+
+describe("a test of the app's own AppModule", () => {
+  it('gets the fake clock with overrideProvider(RELIABILITY_CLOCK)', async () => {
+    @Injectable()
+    class Quotes {
+      constructor(private readonly retry: RetryService) {}
+      fetch(attempts: number[]): Promise<string> {
+        return this.retry.executeWithRetry(
+          async (attempt) => {
+            attempts.push(attempt);
+            if (attempt < 3) throw Object.assign(new Error('overloaded'), { status: 529 });
+            return 'ok';
+          },
+          { maxAttempts: 3, baseDelay: 60_000, maxDelay: 60_000, jitter: 'none' },
+        );
+      }
+    }
+    @Module({ imports: [ReliabilityModule.forRoot()], providers: [Quotes] })
+    class AppModule {}
+
+    const clock = new FakeClock(0);
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(RELIABILITY_CLOCK)
+      .useValue(clock)
+      .compile();
+    try {
+      const attempts: number[] = [];
+      const result = moduleRef.get(Quotes).fetch(attempts);
+      await clock.advance(59_999);
+      expect(attempts).toEqual([1]);
+      await clock.advance(1);
+      await clock.advance(60_000);
+      await expect(result).resolves.toBe('ok');
+      expect(attempts).toEqual([1, 2, 3]);
+    } finally {
+      await moduleRef.close();
     }
   });
 });
