@@ -121,10 +121,18 @@ export function isTimeoutLike(error: unknown): boolean {
   return hasErrorKind(error, 'TimeoutError') || asRecord(error)?.name === 'TimeoutError';
 }
 
-/** True for an `AbortError` / `ABORT_ERR`-shaped error (DOMException, undici, Node). */
+/**
+ * True for the caller's abort: an `AbortError` / `ABORT_ERR`-shaped error (DOMException, undici,
+ * Node), or the `APIUserAbortError` of the Anthropic and OpenAI SDKs, whose `name` is plain `Error`.
+ */
 export function isAbortLike(error: unknown): boolean {
   const e = asRecord(error);
-  return e?.name === 'AbortError' || e?.code === 'ABORT_ERR';
+  if (e === undefined) return false;
+  return (
+    e.name === 'AbortError' ||
+    e.code === 'ABORT_ERR' ||
+    (e.constructor as { name?: unknown } | undefined)?.name === 'APIUserAbortError'
+  );
 }
 
 /** True when the error carries `retryable === false` or `isClientError === true`. */

@@ -2,6 +2,7 @@ import { BadRequestException, NotFoundException, ServiceUnavailableException } f
 import { TimeoutError } from '../../src/core/errors';
 import { defaultIsFailure } from '../../src/core/failure-classification';
 import { isRetryableError } from '../../src/core/retry-classification';
+import { APIUserAbortError } from '../support/retry-error-shapes';
 
 const withStatus = (status: number, key: 'status' | 'statusCode' = 'status') =>
   Object.assign(new Error(`HTTP ${status}`), { [key]: status });
@@ -46,6 +47,7 @@ describe('defaultIsFailure', () => {
     ['isClientError', Object.assign(new Error('bad input'), { isClientError: true })],
     ["the caller's abort (DOMException)", new DOMException('aborted', 'AbortError')],
     ["Node's ABORT_ERR", Object.assign(new Error('The operation was aborted'), { code: 'ABORT_ERR' })],
+    ["an LLM SDK's APIUserAbortError (name 'Error')", new APIUserAbortError()],
   ])('does not count %s', (_label, error) => {
     expect(defaultIsFailure(error)).toBe(false);
   });
