@@ -3,7 +3,7 @@
  * from `executeWithRetry(fn, 'anthropic')` and from `@UseResilience({ retry: 'anthropic' })`, one
  * budget and one metrics entry per name, and bad or unknown names stopping boot.
  */
-import { Controller, Get, Global, HttpException, INestApplication, Module, Type } from '@nestjs/common';
+import { Controller, Get, HttpException, INestApplication, Module, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FakeClock } from '../../src/core/clock';
@@ -16,10 +16,6 @@ import { RetryService } from '../../src/retry';
 
 const clock = new FakeClock();
 const calls = { service: 0, route: 0 };
-
-@Global()
-@Module({ providers: [{ provide: RELIABILITY_CLOCK, useValue: clock }], exports: [RELIABILITY_CLOCK] })
-class FakeClockModule {}
 
 @Controller()
 class AgentController {
@@ -63,7 +59,6 @@ class AgentController {
 function appModule(options: ReliabilityModuleOptions, controllers: Type[] = [AgentController]): Type {
   @Module({
     imports: [
-      FakeClockModule,
       ReliabilityModule.forRoot({ env: { RETRY_JITTER: 'none', RETRY_MAX_ATTEMPTS: '2' }, ...options }),
     ],
     controllers,
@@ -73,7 +68,10 @@ function appModule(options: ReliabilityModuleOptions, controllers: Type[] = [Age
 }
 
 async function boot(module: Type): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [module] })
+    .overrideProvider(RELIABILITY_CLOCK)
+    .useValue(clock)
+    .compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
   return app;

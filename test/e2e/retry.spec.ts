@@ -3,16 +3,7 @@
  * RELIABILITY_CLOCK, a real upstream HTTP server on 127.0.0.1 answering 503 + Retry-After, and a
  * real undici `fetch failed` (ECONNREFUSED) against a closed loopback port.
  */
-import {
-  Controller,
-  Get,
-  Global,
-  HttpException,
-  Inject,
-  INestApplication,
-  Module,
-  Param,
-} from '@nestjs/common';
+import { Controller, Get, HttpException, Inject, INestApplication, Module, Param } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -90,13 +81,8 @@ class RetryController {
 
 const clock = new FakeClock();
 
-@Global()
-@Module({ providers: [{ provide: RELIABILITY_CLOCK, useValue: clock }], exports: [RELIABILITY_CLOCK] })
-class FakeClockModule {}
-
 @Module({
   imports: [
-    FakeClockModule,
     ReliabilityModule.forRoot({
       env: {
         RETRY_MAX_ATTEMPTS: '4',
@@ -148,7 +134,10 @@ describe('RetryService in a Nest app (e2e)', () => {
     upstream.closedUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/`;
     await new Promise((resolve) => probe.close(resolve));
 
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(RELIABILITY_CLOCK)
+      .useValue(clock)
+      .compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
   });

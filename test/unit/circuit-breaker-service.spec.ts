@@ -3,7 +3,7 @@
  * forRoot, startup validation, first-use options, manual control, events, logging and shutdown.
  * Time is a FakeClock provided under RELIABILITY_CLOCK.
  */
-import { Global, INestApplicationContext, Logger, Module } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
 import { FakeClock } from '../../src/core/clock';
@@ -14,12 +14,12 @@ import { ReliabilityModule } from '../../src/reliability.module';
 import { down, ok, serverError, settle } from '../support/circuit-breaker-helpers';
 
 async function boot(options: ReliabilityModuleOptions, clock = new FakeClock()) {
-  @Global()
-  @Module({ providers: [{ provide: RELIABILITY_CLOCK, useValue: clock }], exports: [RELIABILITY_CLOCK] })
-  class ClockModule {}
   const moduleRef = await Test.createTestingModule({
-    imports: [ClockModule, ReliabilityModule.forRoot(options)],
-  }).compile();
+    imports: [ReliabilityModule.forRoot(options)],
+  })
+    .overrideProvider(RELIABILITY_CLOCK)
+    .useValue(clock)
+    .compile();
   const app: INestApplicationContext = await moduleRef.init();
   return { app, service: app.get(CircuitBreakerService), clock };
 }

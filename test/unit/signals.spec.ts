@@ -4,7 +4,7 @@
  * - which signal each layer passes, and AbortSignal.any combining them;
  * - a streamed completion retried only before its first token.
  */
-import { Global, INestApplicationContext, Module } from '@nestjs/common';
+import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   CircuitBreakerService,
@@ -27,12 +27,12 @@ afterEach(async () => {
 
 async function boot(llmTimeout: number) {
   const clock = new FakeClock();
-  @Global()
-  @Module({ providers: [{ provide: RELIABILITY_CLOCK, useValue: clock }], exports: [RELIABILITY_CLOCK] })
-  class ClockModule {}
   const moduleRef = await Test.createTestingModule({
-    imports: [ClockModule, ReliabilityModule.forRoot({ circuits: { llm: { timeout: llmTimeout } } })],
-  }).compile();
+    imports: [ReliabilityModule.forRoot({ circuits: { llm: { timeout: llmTimeout } } })],
+  })
+    .overrideProvider(RELIABILITY_CLOCK)
+    .useValue(clock)
+    .compile();
   app = await moduleRef.init();
   return { clock, retry: app.get(RetryService), breaker: app.get(CircuitBreakerService) };
 }
