@@ -51,6 +51,11 @@ function resolveChecks(raw: unknown, issues: ConfigIssue[]): ResolvedHealthCheck
       });
       continue;
     }
+    if (name === '__proto__') {
+      // As a key of a plain object it sets the prototype: the check would vanish from the report.
+      issues.push({ field, value: name, expected: 'cannot be a check name; choose another' });
+      continue;
+    }
     if (typeof option === 'function') {
       checks.push({
         name,
