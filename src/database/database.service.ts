@@ -182,7 +182,7 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
    * A retried write may run twice if the connection broke after its commit: make writes
    * idempotent (unique keys, `upsert`, `createMany({ skipDuplicates: true })`).
    * Inside `transaction()`, runs `fn` once with the transaction's client, with no retry and no
-   * breaker of its own.
+   * breaker of its own (work the callback scheduled that runs after it returned is outside again).
    */
   executeWithReliability<T>(
     fn: DatabaseOperation<TClient, T>,
