@@ -54,6 +54,13 @@ export interface DatabaseHealth {
 
 const DEFAULT_CIRCUIT = 'database';
 
+/** A running `transaction()` attempt: its client and signal, `open` until its callback settles. */
+interface TransactionScope<TClient> {
+  tx: TClient;
+  signal: AbortSignal;
+  open: boolean;
+}
+
 /** What re-runs a whole transaction: a conflict, or anything transient (it was rolled back). */
 function isTransactionRetryable(error: unknown): boolean {
   return isTransactionConflict(error) || isTransientDatabaseError(error);
@@ -88,9 +95,11 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
   /**
    * The running `transaction()`'s client and signal, while its callback runs: the execute methods
    * called inside use it (a statement on the root client would run outside the transaction and
-   * could wait on its row locks), and never retry or break on their own.
+   * could wait on its row locks), and never retry or break on their own. Work the callback
+   * scheduled (a timer, a fire-and-forget promise) inherits the store past the commit: `open`
+   * tells it that the transaction is over, so it runs on the root client again.
    */
-  private readonly insideTransaction = new AsyncLocalStorage<{ tx: TClient; signal: AbortSignal }>();
+  private readonly insideTransaction = new AsyncLocalStorage<TransactionScope<TClient>>();
   private removeCleanupTask: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private circuitSettings: CircuitOptions | undefined;
@@ -173,7 +182,7 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
    * A retried write may run twice if the connection broke after its commit: make writes
    * idempotent (unique keys, `upsert`, `createMany({ skipDuplicates: true })`).
    * Inside `transaction()`, runs `fn` once with the transaction's client, with no retry and no
-   * breaker of its own.
+   * breaker of its own (work the callback scheduled that runs after it returned is outside again).
    */
   executeWithReliability<T>(
     fn: DatabaseOperation<TClient, T>,
@@ -181,7 +190,7 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
   ): Promise<T> {
     const client = this.client;
     if (client === undefined) return this.notReady();
-    const inside = this.insideTransaction.getStore();
+    const inside = this.openTransaction();
     if (inside) return this.once(fn, inside);
     return this.observe(() =>
       this.breaker.execute(
@@ -201,7 +210,7 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
   executeWithCircuitBreaker<T>(fn: DatabaseOperation<TClient, T>, name?: string): Promise<T> {
     const client = this.client;
     if (client === undefined) return this.notReady();
-    const inside = this.insideTransaction.getStore();
+    const inside = this.openTransaction();
     if (inside) return this.once(fn, inside);
     return this.observe(() =>
       this.breaker.execute(
@@ -220,7 +229,7 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
   executeWithRetry<T>(fn: DatabaseOperation<TClient, T>, config?: RetryConfig): Promise<T> {
     const client = this.client;
     if (client === undefined) return this.notReady();
-    const inside = this.insideTransaction.getStore();
+    const inside = this.openTransaction();
     if (inside) return this.once(fn, inside);
     return this.observe(() =>
       this.retry.executeWithRetry(
@@ -249,7 +258,7 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
   ): Promise<R> {
     const client = this.client;
     if (client === undefined) return this.notReady();
-    if (this.insideTransaction.getStore()) {
+    if (this.openTransaction()) {
       return Promise.reject(new Error('transaction() cannot be nested: use the `tx` client you were given'));
     }
     const { transactions } = this.recorder;
@@ -260,14 +269,17 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     };
     const runOnce = (attempt: number, signal: AbortSignal): Promise<R> => {
       if (attempt > 1) transactions.retried++;
-      const run = client.$transaction(
-        (tx: TransactionClientOf<TClient>) =>
-          // `tx` lacks $connect / $transaction, but every model and raw-query method is there.
-          this.insideTransaction.run({ tx: tx as unknown as TClient, signal }, () =>
-            fn(tx, { attempt, signal }),
-          ),
-        prismaOptions,
-      ) as PromiseLike<R>;
+      const run = client.$transaction((tx: TransactionClientOf<TClient>) => {
+        // `tx` lacks $connect / $transaction, but every model and raw-query method is there.
+        const scope: TransactionScope<TClient> = { tx: tx as unknown as TClient, signal, open: true };
+        return this.insideTransaction.run(scope, async () => {
+          try {
+            return await fn(tx, { attempt, signal });
+          } finally {
+            scope.open = false;
+          }
+        });
+      }, prismaOptions) as PromiseLike<R>;
       return this.inFlight.track(run).then(
         (value) => {
           transactions.committed++;
@@ -469,11 +481,14 @@ export class DatabaseService<TClient extends PrismaClientLike = PrismaClientLike
     return this.inFlight.track(Promise.resolve(work));
   }
 
+  /** The transaction whose callback is running in this async context, if any. */
+  private openTransaction(): TransactionScope<TClient> | undefined {
+    const scope = this.insideTransaction.getStore();
+    return scope?.open ? scope : undefined;
+  }
+
   /** Inside a transaction: the statement runs once on `tx`; its error goes to the transaction's retry. */
-  private once<T>(
-    fn: DatabaseOperation<TClient, T>,
-    inside: { tx: TClient; signal: AbortSignal },
-  ): Promise<T> {
+  private once<T>(fn: DatabaseOperation<TClient, T>, inside: TransactionScope<TClient>): Promise<T> {
     return this.attempt(fn, inside.tx, 1, inside.signal);
   }
 

@@ -1,4 +1,5 @@
 import { Clock } from '../core/clock.js';
+import { isTimeoutError } from '../core/errors.js';
 import { runWithTimeout } from '../core/timeout.js';
 
 /**
@@ -41,12 +42,30 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The run of one check: shared by the probes while it runs, kept past its timeout until it settles. */
+interface CheckRun {
+  started: number;
+  result: Promise<HealthCheckDetail>;
+  /** Its timeout passed while the check was still running. */
+  timedOut: boolean;
+}
+
+function invoke(check: HealthCheckFunction, signal: AbortSignal): Promise<unknown> {
+  try {
+    return Promise.resolve(check(signal));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
  * Runs the custom checks. Probes that arrive while a check is still running share its run, so
- * a readiness endpoint polled by many probes calls each dependency at most once at a time.
+ * a readiness endpoint polled by many probes calls each dependency at most once at a time. That
+ * holds past the timeout too: a check that ignores its signal is not called again until its
+ * hung run settles, and the probes meanwhile answer down without calling it.
  */
 export class HealthCheckRunner {
-  private readonly running = new Map<string, Promise<HealthCheckDetail>>();
+  private readonly runs = new Map<string, CheckRun>();
 
   constructor(
     private readonly checks: readonly ResolvedHealthCheck[],
@@ -68,29 +87,47 @@ export class HealthCheckRunner {
   }
 
   private run(check: ResolvedHealthCheck): Promise<HealthCheckDetail> {
-    let pending = this.running.get(check.name);
-    if (pending === undefined) {
-      pending = this.execute(check).finally(() => this.running.delete(check.name));
-      this.running.set(check.name, pending);
-    }
-    return pending;
+    const current = this.runs.get(check.name);
+    if (current === undefined) return this.start(check);
+    if (!current.timedOut) return current.result;
+    const runningMs = this.clock.now() - current.started;
+    return Promise.resolve({
+      status: 'down',
+      error:
+        `still running after ${runningMs} ms (timed out after ${check.timeoutMs} ms): ` +
+        'not called again until it settles',
+    });
   }
 
-  private async execute({ name, check, timeoutMs }: ResolvedHealthCheck): Promise<HealthCheckDetail> {
-    const started = this.clock.now();
-    try {
-      // The wrapper declares its parameter, so runWithTimeout always makes a signal for the check.
-      const result = await runWithTimeout(
-        (signal: AbortSignal) => check(signal),
-        timeoutMs,
-        this.clock,
-        `health check "${name}"`,
-      );
-      const latencyMs = this.clock.now() - started;
-      if (result === false) return { status: 'down', latencyMs, error: 'the check returned false' };
-      return { status: 'up', latencyMs };
-    } catch (error) {
-      return { status: 'down', latencyMs: this.clock.now() - started, error: messageOf(error) };
-    }
+  private start({ name, check, timeoutMs }: ResolvedHealthCheck): Promise<HealthCheckDetail> {
+    const run: CheckRun = { started: this.clock.now(), result: undefined!, timedOut: false };
+    const settled = (): void => {
+      if (this.runs.get(name) === run) this.runs.delete(name);
+    };
+    this.runs.set(name, run);
+    run.result = (async (): Promise<HealthCheckDetail> => {
+      let call: Promise<unknown> | undefined;
+      try {
+        // The wrapper declares its parameter, so runWithTimeout always makes a signal for the check.
+        const result = await runWithTimeout(
+          (signal: AbortSignal) => {
+            call = invoke(check, signal);
+            call.then(settled, settled);
+            return call;
+          },
+          timeoutMs,
+          this.clock,
+          `${name} health check`,
+        );
+        const latencyMs = this.clock.now() - run.started;
+        if (result === false) return { status: 'down', latencyMs, error: 'the check returned false' };
+        return { status: 'up', latencyMs };
+      } catch (error) {
+        if (call === undefined) settled();
+        else if (isTimeoutError(error) && this.runs.get(name) === run) run.timedOut = true;
+        return { status: 'down', latencyMs: this.clock.now() - run.started, error: messageOf(error) };
+      }
+    })();
+    return run.result;
   }
 }

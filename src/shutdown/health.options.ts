@@ -15,7 +15,8 @@ export interface HealthOptions {
   /**
    * Custom readiness checks, shown in `/health/ready` under their names. Each is a function or
    * `{ check, timeoutMs }`; it fails when it throws, rejects, returns `false` or passes its
-   * timeout (1000 ms unless given). Not run during the shutdown.
+   * timeout (1000 ms unless given). A check still running past its timeout is not called again
+   * until it settles: meanwhile it is down. Not run during the shutdown.
    * @default {}
    */
   checks?: Record<string, HealthCheckOption>;
@@ -49,6 +50,11 @@ function resolveChecks(raw: unknown, issues: ConfigIssue[]): ResolvedHealthCheck
         value: name,
         expected: `is a reserved name (${RESERVED_CHECK_NAMES.join(', ')}, circuit:*); choose another`,
       });
+      continue;
+    }
+    if (name === '__proto__') {
+      // As a key of a plain object it sets the prototype: the check would vanish from the report.
+      issues.push({ field, value: name, expected: 'cannot be a check name; choose another' });
       continue;
     }
     if (typeof option === 'function') {

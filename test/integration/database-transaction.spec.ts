@@ -104,6 +104,48 @@ describe('DatabaseService.transaction() on a real PostgreSQL', () => {
     expect(await count(db.getPrismaClient())).toBe(0);
   });
 
+  it('work scheduled inside transaction() that runs after the commit uses the root client, with retry, and may open a transaction', async () => {
+    const { db } = app;
+    const root = db.getPrismaClient();
+    const description = 'scheduled inside, run after the commit';
+    const count = (p: PrismaClient): Promise<number> => p.task.count({ where: { description } });
+    let committed!: () => void;
+    const afterCommit = new Promise<void>((resolve) => (committed = resolve));
+    let later!: Promise<{ clients: PrismaClient[]; counts: number[]; attempts: number }>;
+    await db.transaction(async (tx) => {
+      await tx.task.create({ data: { description } });
+      // Started inside the callback, so it inherits the transaction's async context.
+      later = new Promise<void>((resolve) => setTimeout(resolve, 0))
+        .then(() => afterCommit)
+        .then(async () => {
+          const clients: PrismaClient[] = [];
+          const counts: number[] = [];
+          let attempts = 0;
+          const seen = (p: PrismaClient) => (clients.push(p), count(p));
+          counts.push(await db.executeWithReliability(seen));
+          counts.push(await db.executeWithCircuitBreaker(seen));
+          counts.push(
+            await db.executeWithRetry(
+              (p) => {
+                // A transient error: retried only on the root client (inside a transaction, never).
+                if (++attempts === 1) throw Object.assign(new Error('pool timeout'), { code: 'P2024' });
+                return seen(p);
+              },
+              { maxAttempts: 2, baseDelay: 1, maxDelay: 1 },
+            ),
+          );
+          counts.push(await db.transaction((t) => t.task.count({ where: { description } })));
+          return { clients, counts, attempts };
+        });
+    });
+    committed();
+    const result = await later;
+    expect(result.counts).toEqual([1, 1, 1, 1]);
+    expect(result.clients).toHaveLength(3);
+    expect(result.clients.every((c) => c === root)).toBe(true);
+    expect(result.attempts).toBe(2);
+  });
+
   it('refuses a nested transaction() with a clear error', async () => {
     await expect(app.db.transaction(() => app.db.transaction(async () => 1))).rejects.toThrow(
       /cannot be nested/,

@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { FakeClock, flushMicrotasks } from '../../src/core/clock';
 import { ReliabilityConfigError, isReliabilityConfigError } from '../../src/core/errors';
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
 import { ReliabilityModule } from '../../src/reliability.module';
+import { HealthCheckRunner } from '../../src/shutdown/health-checks';
 import { resolveHealthOptions } from '../../src/shutdown/health.options';
 import { HEALTH_OPTIONS, healthModuleParts } from '../../src/shutdown/health.parts';
 import { ReliabilityHealthIndicator } from '../../src/shutdown/reliability-health.indicator';
@@ -108,6 +110,20 @@ describe('health options', () => {
     expect(catchMessage(() => resolveHealthOptions({ checks: [() => true] } as never))).toContain(
       'health.checks=[null]: must be an object of named checks',
     );
+  });
+
+  it('custom checks: "__proto__" is refused; other Object.prototype names are reported under their names', async () => {
+    // Only JSON.parse (config from a file) gives an object an own "__proto__" key.
+    const checks = JSON.parse('{"__proto__": {"timeoutMs": 100}}') as Record<string, { check?: unknown }>;
+    checks['__proto__'].check = () => false;
+    expect(catchMessage(() => resolveHealthOptions({ checks } as never))).toContain(
+      'health.checks.__proto__="__proto__": cannot be a check name; choose another',
+    );
+    const names = ['constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+    const options = resolveHealthOptions({ checks: Object.fromEntries(names.map((n) => [n, () => false])) });
+    const report = await new HealthCheckRunner(options.checks, new FakeClock()).runAll();
+    expect(Object.keys(report)).toEqual(names);
+    expect(Object.values(report).every((c) => c.status === 'down')).toBe(true);
   });
 
   it('healthModuleParts adds a controller only when health is configured', () => {
@@ -287,7 +303,7 @@ describe('ReliabilityHealthService: custom checks (health.checks)', () => {
     expect(ready.checks.slow).toEqual({
       status: 'down',
       latencyMs: 50,
-      error: expect.stringMatching(/health check "slow".*50 ms/),
+      error: '"slow health check" timed out after 50 ms',
     });
     expect(ready.checks.hanging).toMatchObject({ status: 'down', latencyMs: 1000 });
     expect(ready.checks.fast).toEqual({ status: 'up', latencyMs: 0 });
@@ -313,6 +329,87 @@ describe('ReliabilityHealthService: custom checks (health.checks)', () => {
     release();
     await third;
     expect(calls).toBe(2);
+  });
+
+  it('a check that ignores its signal is not called again until its hung run settles', async () => {
+    let calls = 0;
+    let running = 0;
+    let release!: () => void;
+    const service = make({
+      desktop: {
+        check: () => {
+          calls++;
+          running++;
+          return new Promise<void>((r) => (release = r)).finally(() => running--);
+        },
+        timeoutMs: 1000,
+      },
+    });
+    const first = service.readiness();
+    await clock.advance(1000);
+    expect((await first).checks.desktop).toEqual({
+      status: 'down',
+      latencyMs: 1000,
+      error: '"desktop health check" timed out after 1000 ms',
+    });
+    for (let probe = 1; probe <= 10; probe++) {
+      await clock.advance(1000);
+      expect((await service.readiness()).checks.desktop).toEqual({
+        status: 'down',
+        error: `still running after ${1000 + probe * 1000} ms (timed out after 1000 ms): not called again until it settles`,
+      });
+      expect(await service.customCheck('desktop')).toMatchObject({ status: 'down' });
+    }
+    expect(calls).toBe(1);
+    expect(running).toBe(1);
+    expect(clock.pendingTimers()).toBe(0);
+    // Once the hung run settles, the next probe calls the check again.
+    release();
+    await flushMicrotasks();
+    expect(running).toBe(0);
+    const next = service.readiness();
+    await flushMicrotasks();
+    release();
+    expect((await next).checks.desktop).toEqual({ status: 'up', latencyMs: 0 });
+    expect(calls).toBe(2);
+  });
+
+  it('property: whatever the probes, delays and settles, at most one call of a check runs at a time', async () => {
+    type Step = { probe: true } | { advance: number } | { settle: true };
+    const step = fc.oneof(
+      fc.constant<Step>({ probe: true }),
+      fc.integer({ min: 1, max: 1500 }).map<Step>((advance) => ({ advance })),
+      fc.constant<Step>({ settle: true }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 40 }), async (steps) => {
+        const fake = new FakeClock();
+        const active: (() => void)[] = [];
+        let calls = 0;
+        const check = () => (calls++, new Promise<void>((r) => active.push(r)));
+        const runner = new HealthCheckRunner([{ name: 'hung', check, timeoutMs: 1000 }], fake);
+        const probes: Promise<unknown>[] = [];
+        for (const s of steps) {
+          if ('probe' in s) {
+            const before = calls;
+            const idle = active.length === 0;
+            probes.push(runner.runAll());
+            expect(calls - before).toBe(idle ? 1 : 0);
+          } else if ('advance' in s) {
+            await fake.advance(s.advance);
+          } else {
+            active.shift()?.();
+            await flushMicrotasks();
+          }
+          expect(active.length).toBeLessThanOrEqual(1);
+        }
+        active.forEach((release) => release());
+        await fake.advance(1000);
+        await Promise.all(probes);
+        expect(fake.pendingTimers()).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('does not run the checks during shutdown', async () => {
