@@ -42,8 +42,10 @@ export function twoCopiesError(module: ReliabilityCopy): Error {
 
 function ownFile(): string | undefined {
   const original = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
   try {
     Error.prepareStackTrace = (_error, frames) => frames;
+    Error.stackTraceLimit = 1; // an app may have set 0
     const frames = new Error().stack as unknown as NodeJS.CallSite[] | undefined;
     const file = frames?.[0]?.getFileName?.();
     if (typeof file !== 'string') return undefined;
@@ -52,6 +54,7 @@ function ownFile(): string | undefined {
     return undefined;
   } finally {
     Error.prepareStackTrace = original;
+    Error.stackTraceLimit = limit;
   }
 }
 
