@@ -7,6 +7,7 @@ import { reliabilityConfigProvider } from './config/config.provider.js';
 import { DATABASE_EXPORTS, DATABASE_PROVIDERS } from './database/database.providers.js';
 import { systemClock } from './core/clock.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.constants.js';
+import { RELIABILITY_COPY, getThisReliabilityCopy } from './reliability-copy.js';
 import {
   RELIABILITY_ASYNC_OPTIONS_TYPE,
   RELIABILITY_OPTIONS_TYPE,
@@ -27,6 +28,8 @@ import { SHUTDOWN_EXPORTS, SHUTDOWN_IMPORTS, SHUTDOWN_PROVIDERS } from './shutdo
   providers: [
     // Provided (not only optional) so that a test can `overrideProvider(RELIABILITY_CLOCK)`.
     { provide: RELIABILITY_CLOCK, useValue: systemClock },
+    // Lets an interceptor of another copy of the package see that this module is in the app.
+    { provide: RELIABILITY_COPY, useFactory: getThisReliabilityCopy },
     reliabilityConfigProvider,
     ...CIRCUIT_BREAKER_PROVIDERS,
     ...RETRY_PROVIDERS,
@@ -37,6 +40,7 @@ import { SHUTDOWN_EXPORTS, SHUTDOWN_IMPORTS, SHUTDOWN_PROVIDERS } from './shutdo
   exports: [
     RELIABILITY_CLOCK,
     RELIABILITY_CONFIG,
+    RELIABILITY_COPY,
     ...CIRCUIT_BREAKER_EXPORTS,
     ...RETRY_EXPORTS,
     ...RESILIENCE_EXPORTS,

@@ -2,6 +2,7 @@
  * The only module that touches `Date.now`, `setTimeout` and `Math.random`.
  * Everything else takes a {@link Clock}, so tests drive time with {@link FakeClock} and never sleep.
  */
+import { ConfigIssue, ReliabilityConfigError } from './errors.js';
 
 /** An opaque timer handle returned by {@link Clock.setTimer}. */
 export type TimerHandle = unknown;
@@ -228,12 +229,30 @@ export class FakeClock implements Clock {
    * Advances time `stepMs` at a time until `work` settles, and returns its result (or rejects with
    * its error). Between steps it waits one real millisecond, so that real I/O (an HTTP request to
    * the app under test, a socket) makes progress: time runs about 100 times faster than real time,
-   * and a retry's backoffs pass in milliseconds. Rejects when `maxMs` of fake time pass first.
+   * and a retry's backoffs pass in milliseconds. Rejects when `maxMs` of fake time pass first, and
+   * with {@link ReliabilityConfigError} for a `stepMs` that is not positive and finite or a `maxMs`
+   * that is not a number of at least 0 (either would loop forever).
    */
   async advanceUntilSettled<T>(
     work: PromiseLike<T>,
     { stepMs = 100, maxMs = 600_000 }: { stepMs?: number; maxMs?: number } = {},
   ): Promise<T> {
+    const issues: ConfigIssue[] = [];
+    if (typeof stepMs !== 'number' || !Number.isFinite(stepMs) || stepMs <= 0) {
+      issues.push({
+        field: 'advanceUntilSettled.stepMs',
+        value: stepMs,
+        expected: 'a finite number of ms above 0',
+      });
+    }
+    if (typeof maxMs !== 'number' || Number.isNaN(maxMs) || maxMs < 0) {
+      issues.push({
+        field: 'advanceUntilSettled.maxMs',
+        value: maxMs,
+        expected: 'a number of ms of at least 0',
+      });
+    }
+    if (issues.length > 0) throw new ReliabilityConfigError(issues);
     let settled = false;
     const result = Promise.resolve(work).finally(() => {
       settled = true;

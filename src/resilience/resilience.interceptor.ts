@@ -13,6 +13,7 @@ import { CircuitBreakerService } from '../circuit-breaker/circuit-breaker.servic
 import { Clock, systemClock } from '../core/clock.js';
 import { isCircuitOpenError } from '../core/errors.js';
 import { RELIABILITY_CLOCK } from '../reliability.constants.js';
+import { RELIABILITY_COPY, ReliabilityCopy, twoCopiesError } from '../reliability-copy.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import { RetryService } from '../retry/retry.service.js';
 import type { ResilienceFailureReason } from './resilience.options.js';
@@ -45,7 +46,9 @@ export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
   /**
    * Every dependency but the adapter host is optional, so that a decorated controller compiles in
    * a test module without `ReliabilityModule`: its routes then run unprotected (see below). The
-   * tokens are explicit: the metadata of a `T | undefined` parameter says only `Object`.
+   * tokens are explicit: the metadata of a `T | undefined` parameter says only `Object`. When the
+   * services are missing but a `ReliabilityModule` is there, it belongs to another copy of the
+   * package: boot fails rather than run the routes unprotected.
    */
   constructor(
     @Optional() @Inject(ResilienceRegistry) registry: ResilienceRegistry | undefined,
@@ -53,9 +56,11 @@ export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
     @Optional() @Inject(RetryService) retries: RetryService | undefined,
     protected readonly adapterHost: HttpAdapterHost,
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
+    @Optional() @Inject(RELIABILITY_COPY) moduleCopy?: ReliabilityCopy,
   ) {
     this.clock = clock ?? systemClock;
     if (registry === undefined || breakers === undefined || retries === undefined) {
+      if (moduleCopy !== undefined) throw twoCopiesError(moduleCopy);
       warnUnprotected(this.logger);
       // An empty registry finds no route, so every call passes straight through to the handler and
       // the missing services are never reached.

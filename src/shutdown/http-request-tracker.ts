@@ -15,7 +15,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { Clock, TimerHandle, systemClock } from '../core/clock.js';
+import { Clock, TimerHandle } from '../core/clock.js';
 import type { DrainOptions, DrainTarget } from '../core/shutdown-coordinator.js';
 
 interface SocketState {
@@ -45,7 +45,8 @@ export class HttpRequestTracker implements DrainTarget {
 
   constructor(
     private readonly server: Server,
-    private readonly clock: Clock = systemClock,
+    // Required: under ReliabilityTestingModule the idle linger must follow the fake clock.
+    private readonly clock: Clock,
   ) {
     // For TLS the raw 'connection' socket is not the one requests arrive on.
     this.connectionEvent = server instanceof TlsServer ? 'secureConnection' : 'connection';

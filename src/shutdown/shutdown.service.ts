@@ -141,7 +141,7 @@ export class ShutdownService
       );
       return;
     }
-    const tracker = new HttpRequestTracker(server);
+    const tracker = new HttpRequestTracker(server, this.clock);
     const detach = tracker.attach();
     const remove = this.coordinator.addDrainTarget(tracker);
     this.detachServer = () => {

@@ -182,6 +182,9 @@ describe('compat: the packed library in a NestJS 11 CommonJS app and a NestJS 12
       retried: 'retried',
       calls: 2,
       guarded: 'guarded',
+      dualCopies: expect.stringMatching(
+        /^Two copies of nestjs-reliability are loaded: @UseResilience\(\) comes from \S+ at \S*\/node_modules\/nestjs-reliability\/dist\/cjs, ReliabilityModule from \S+ at \S*\/node_modules\/nestjs-reliability\/dist\/esm,/,
+      ),
     });
   });
 

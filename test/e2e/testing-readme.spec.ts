@@ -4,10 +4,13 @@
  */
 import { Controller, Get, INestApplication, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { PrismaPg } from '@prisma/adapter-pg';
 import request from 'supertest';
 import { CircuitBreakerService } from '../../src/circuit-breaker';
 import { ResilienceSignal, UseResilience } from '../../src/resilience';
 import { FakeClock, ReliabilityTestingModule } from '../../src/testing';
+import { PrismaClient } from '../generated/prisma/client';
+import { freePort } from '../support/free-port';
 
 // --- README: the app under test -------------------------------------------------------------
 @Injectable()
@@ -103,5 +106,26 @@ describe('QuotesController (integration)', () => {
     expect(breakers.getState('quotes')).toBe('HALF_OPEN');
     await request(app.getHttpServer()).get('/quotes').expect(200);
     expect(breakers.getState('quotes')).toBe('CLOSED');
+  });
+});
+
+// --- README: a database that is down at init() ----------------------------------------------
+describe('the app with a database that is down at init()', () => {
+  let url: string;
+  // The README's URL names a port where nothing listens; here, one just released by the OS.
+  beforeAll(async () => (url = `postgresql://app@127.0.0.1:${await freePort()}/app`));
+
+  it('does not boot while the database is down', async () => {
+    const adapter = new PrismaPg({ connectionString: url });
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ReliabilityTestingModule.forRoot({ database: { client: () => new PrismaClient({ adapter }) } }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication();
+    // init() retries the connect for database.connectTimeout (30 s) of fake time: move the clock meanwhile.
+    await expect(app.get(FakeClock).advanceUntilSettled(app.init())).rejects.toThrow(
+      'Could not connect to the database',
+    );
   });
 });

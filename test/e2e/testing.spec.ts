@@ -16,6 +16,7 @@ import {
 } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import http from 'node:http';
 import request from 'supertest';
 import { CircuitBreakerService } from '../../src/circuit-breaker';
 import { getRetryAttempts } from '../../src/core/retry';
@@ -24,6 +25,7 @@ import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../../src/reliability.con
 import { ResilienceInterceptor, ResilienceSignal, UseResilience } from '../../src/resilience';
 import { ReliabilityModule } from '../../src/reliability.module';
 import { RetryService } from '../../src/retry';
+import { ShutdownService } from '../../src/shutdown';
 import { FakeClock, ReliabilityTestingModule } from '../../src/testing';
 import { RESILIENCE_ADAPTERS } from '../support/resilience-app';
 
@@ -324,6 +326,63 @@ describe("a test of the app's own AppModule", () => {
       expect(attempts).toEqual([1, 2, 3]);
     } finally {
       await moduleRef.close();
+    }
+  });
+});
+
+describe.each(RESILIENCE_ADAPTERS)('ReliabilityTestingModule: shutdown by signal (%s)', (adapter) => {
+  it("an idle keep-alive connection's linger (1 s) passes on the fake clock", async () => {
+    @Controller('hello')
+    class HelloController {
+      @Get()
+      get() {
+        return { ok: true };
+      }
+    }
+    const clock = new FakeClock(0);
+    const moduleRef = await Test.createTestingModule({
+      imports: [ReliabilityTestingModule.forRoot({ clock, shutdown: { healthGracePeriod: 0 } })],
+      controllers: [HelloController],
+    }).compile();
+    const app =
+      adapter === 'fastify'
+        ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+        : moduleRef.createNestApplication({ logger: false });
+    const url = new URL(await listen(app));
+    const agent = new http.Agent({ keepAlive: true });
+    // What enableShutdownHooks() adds; the library observes a signal only while the app listens to it.
+    const appListener = (): void => undefined;
+    process.on('SIGTERM', appListener);
+    try {
+      await new Promise<void>((resolve, reject) =>
+        http
+          .get({ host: url.hostname, port: url.port, path: '/hello', agent }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          })
+          .on('error', reject),
+      );
+      const shutdown = app.get(ShutdownService);
+      const realStart = performance.now();
+      process.emit('SIGTERM', 'SIGTERM');
+      let closed = false;
+      const closing = app.close().then(() => (closed = true));
+      while (shutdown.getPhase() !== 'DRAINING') await new Promise((resolve) => setImmediate(resolve));
+      await clock.advance(999);
+      expect(closed).toBe(false);
+      await clock.advance(1);
+      await closing;
+      expect(performance.now() - realStart).toBeLessThan(500);
+      expect(clock.now()).toBe(1_000);
+      expect(shutdown.getShutdownMetrics()).toMatchObject({
+        phase: 'STOPPED',
+        signal: 'SIGTERM',
+        requests: { inFlight: 0, cut: 0, total: 1 },
+      });
+    } finally {
+      process.off('SIGTERM', appListener);
+      agent.destroy();
+      await app.close();
     }
   });
 });

@@ -3,6 +3,7 @@
  * the work settles; timers fire at their own deadlines.
  */
 import { FakeClock } from '../../src/core/clock';
+import { isReliabilityConfigError } from '../../src/core/errors';
 
 describe('FakeClock.advanceUntilSettled', () => {
   it('returns the value of work that waits on fake timers, each fired at its deadline', async () => {
@@ -46,4 +47,24 @@ describe('FakeClock.advanceUntilSettled', () => {
     await expect(clock.advanceUntilSettled(Promise.resolve(7))).resolves.toBe(7);
     expect(clock.now()).toBe(0);
   });
+
+  it.each([
+    ['stepMs', 0, { stepMs: 0, maxMs: 1_000 }],
+    ['stepMs', -5, { stepMs: -5, maxMs: 1_000 }],
+    ['stepMs', NaN, { stepMs: NaN, maxMs: 1_000 }],
+    ['stepMs', Infinity, { stepMs: Infinity, maxMs: 1_000 }],
+    ['maxMs', NaN, { stepMs: 100, maxMs: NaN }],
+    ['maxMs', -1, { stepMs: 100, maxMs: -1 }],
+  ])(
+    'rejects %s %p, naming the field and the value, instead of looping forever',
+    async (field, value, options) => {
+      const clock = new FakeClock(0);
+      const error = await clock
+        .advanceUntilSettled(new Promise(() => undefined), options)
+        .catch((e: unknown) => e);
+      expect(isReliabilityConfigError(error)).toBe(true);
+      expect((error as Error).message).toContain(`advanceUntilSettled.${field}=${String(value)}`);
+      expect(clock.now()).toBe(0);
+    },
+  );
 });
