@@ -3,9 +3,9 @@
  */
 export * from './core/index.js';
 export * from './config/index.js';
-export { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.constants.js';
+export { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.tokens.js';
 export type { ReliabilityModuleOptions } from './reliability-options.interface.js';
-export { RELIABILITY_MODULE_OPTIONS } from './reliability.module-definition.js';
+export { RELIABILITY_MODULE_OPTIONS } from './reliability.tokens.js';
 export type { ReliabilityModuleExtras } from './reliability.module-definition.js';
 export { ReliabilityModule } from './reliability.module.js';
 export * from './circuit-breaker/index.js';

@@ -9,8 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The copy of the package whose `ReliabilityModule` is in the app. Keep the shape: other versions read it. */
-export const RELIABILITY_COPY = Symbol.for('nestjs-reliability.copy');
+export { RELIABILITY_COPY } from './reliability.tokens.js';
 
 /** A loaded copy of the package. */
 export interface ReliabilityCopy {

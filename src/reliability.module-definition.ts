@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { ReliabilityModuleOptions } from './reliability-options.interface.js';
+import { RELIABILITY_MODULE_OPTIONS } from './reliability.tokens.js';
 import { HealthOptions } from './shutdown/health.options.js';
 import { healthModuleParts } from './shutdown/health.parts.js';
 
@@ -9,13 +10,15 @@ export interface ReliabilityModuleExtras {
   health?: HealthOptions;
 }
 
-/** The one definition behind `forRoot` and `forRootAsync`. */
+/** The one definition behind `forRoot` and `forRootAsync`; its options token lives in the tokens file. */
 export const {
   ConfigurableModuleClass: ReliabilityConfigurableModule,
-  MODULE_OPTIONS_TOKEN: RELIABILITY_MODULE_OPTIONS,
   OPTIONS_TYPE: RELIABILITY_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: RELIABILITY_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<ReliabilityModuleOptions>({ moduleName: 'Reliability' })
+} = new ConfigurableModuleBuilder<ReliabilityModuleOptions>({
+  moduleName: 'Reliability',
+  optionsInjectionToken: RELIABILITY_MODULE_OPTIONS,
+})
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createReliabilityOptions')
   .setExtras<ReliabilityModuleExtras>({ health: undefined }, (definition, extras) => {

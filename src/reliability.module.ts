@@ -6,7 +6,7 @@ import {
 import { reliabilityConfigProvider } from './config/config.provider.js';
 import { DATABASE_EXPORTS, DATABASE_PROVIDERS } from './database/database.providers.js';
 import { systemClock } from './core/clock.js';
-import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.constants.js';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.tokens.js';
 import { RELIABILITY_COPY, getThisReliabilityCopy } from './reliability-copy.js';
 import {
   RELIABILITY_ASYNC_OPTIONS_TYPE,

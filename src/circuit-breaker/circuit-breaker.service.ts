@@ -8,8 +8,7 @@ import { Clock, systemClock } from '../core/clock.js';
 import { CircuitState, ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
 import { deadlineTimerFor } from '../core/timeout.js';
 import type { ReliabilityConfig } from '../config/reliability-config.js';
-import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
-import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG, RELIABILITY_MODULE_OPTIONS } from '../reliability.tokens.js';
 import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import type { CircuitExecuteOptions, CircuitOptions } from './circuit-breaker.options.js';
 import {

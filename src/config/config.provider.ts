@@ -1,7 +1,6 @@
 import { Logger, Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { RELIABILITY_CONFIG } from '../reliability.constants.js';
-import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import { RELIABILITY_CONFIG, RELIABILITY_MODULE_OPTIONS } from '../reliability.tokens.js';
 import { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { EnvSource, resolveReliabilityConfig } from './reliability-config.js';
 

@@ -1,16 +1,41 @@
-import type { CircuitBreaker, CircuitFallback } from './circuit-breaker.js';
 import { TimeoutError } from './errors.js';
 import { Deadline } from './timeout.js';
+
+type Fallback<T> = (error: unknown) => T | PromiseLike<T>;
+
+/** What a timed call reports to: its circuit (declared here, so that this file needs no import of it). */
+export interface TimedCallOwner {
+  readonly name: string;
+  readonly settings: { readonly timeout: number };
+  cancelDeadline(call: Deadline): void;
+  onSuccess<T>(value: T, t0: number, gen: number, probe: boolean): T;
+  onUntimedSuccess<T>(value: T, gen: number): T;
+  onFailure<T>(
+    error: unknown,
+    t0: number,
+    gen: number,
+    probe: boolean,
+    fallback: Fallback<T> | undefined,
+  ): T | PromiseLike<T>;
+  onTimeout<T>(
+    error: TimeoutError,
+    now: number,
+    t0: number,
+    gen: number,
+    probe: boolean,
+    fallback: Fallback<T> | undefined,
+  ): T | PromiseLike<T>;
+}
 
 /** One call under a timeout: whichever of result, error and deadline comes first settles it. */
 export class TimedCall<T> extends Deadline {
   private settled = false;
 
   constructor(
-    private readonly breaker: CircuitBreaker,
+    private readonly breaker: TimedCallOwner,
     private readonly resolve: (value: T | PromiseLike<T>) => void,
     private readonly reject: (reason: unknown) => void,
-    private readonly fallback: CircuitFallback<T> | undefined,
+    private readonly fallback: Fallback<T> | undefined,
     private readonly t0: number,
     private readonly gen: number,
     private readonly probe: boolean,

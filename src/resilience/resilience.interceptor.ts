@@ -12,7 +12,7 @@ import { Observable } from 'rxjs';
 import { CircuitBreakerService } from '../circuit-breaker/circuit-breaker.service.js';
 import { Clock, systemClock } from '../core/clock.js';
 import { isCircuitOpenError } from '../core/errors.js';
-import { RELIABILITY_CLOCK } from '../reliability.constants.js';
+import { RELIABILITY_CLOCK } from '../reliability.tokens.js';
 import { RELIABILITY_COPY, ReliabilityCopy, twoCopiesError } from '../reliability-copy.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import { RetryService } from '../retry/retry.service.js';

@@ -11,8 +11,7 @@ import {
 } from '../core/retry.js';
 import { ReliabilityConfig, resolveReliabilityConfig } from '../config/reliability-config.js';
 import { ReliabilityConfigError } from '../core/errors.js';
-import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
-import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG, RELIABILITY_MODULE_OPTIONS } from '../reliability.tokens.js';
 import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { RETRY_METRICS_CAPACITY, RetryConfig, RetryMetrics } from './retry.options.js';
 import { RETRY_PRESETS } from './retry.presets.js';

@@ -1,9 +1,9 @@
 import { Provider, Type } from '@nestjs/common';
 import { createHealthController } from './health.controller.js';
 import { HealthOptions, resolveHealthOptions } from './health.options.js';
-import { HEALTH_OPTIONS } from './health.tokens.js';
+import { HEALTH_OPTIONS } from '../reliability.tokens.js';
 
-export { HEALTH_OPTIONS } from './health.tokens.js';
+export { HEALTH_OPTIONS } from '../reliability.tokens.js';
 
 /**
  * What the module adds for the health endpoints. Health options are a static "extra" of the

@@ -3,12 +3,15 @@ import { ModuleRef } from '@nestjs/core';
 import { Clock, systemClock } from '../core/clock.js';
 import { runWithTimeout } from '../core/timeout.js';
 import { ReliabilityConfig } from '../config/reliability-config.js';
-import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
-import { RELIABILITY_MODULE_OPTIONS } from '../reliability.module-definition.js';
+import {
+  HEALTH_OPTIONS,
+  RELIABILITY_CLOCK,
+  RELIABILITY_CONFIG,
+  RELIABILITY_MODULE_OPTIONS,
+} from '../reliability.tokens.js';
 import { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { HealthCheckDetail, HealthCheckRunner } from './health-checks.js';
 import { ResolvedHealthOptions } from './health.options.js';
-import { HEALTH_OPTIONS } from './health.tokens.js';
 import { ShutdownService } from './shutdown.service.js';
 
 export type { HealthCheckDetail } from './health-checks.js';

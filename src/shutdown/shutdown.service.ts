@@ -16,7 +16,7 @@ import { Clock, TimerHandle, systemClock } from '../core/clock.js';
 import { ShutdownCoordinator, ShutdownMetrics } from '../core/shutdown-coordinator.js';
 import { ShutdownPhase } from '../core/shutdown-phases.js';
 import { ReliabilityConfig } from '../config/reliability-config.js';
-import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.constants.js';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.tokens.js';
 import { HttpRequestTracker } from './http-request-tracker.js';
 import { hasAppSignalListener, observeShutdownSignals } from './signal-observer.js';
 

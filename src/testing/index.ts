@@ -3,6 +3,6 @@
  */
 export { FakeClock, flushMicrotasks } from '../core/clock.js';
 export type { Clock } from '../core/clock.js';
-export { RELIABILITY_CLOCK } from '../reliability.constants.js';
+export { RELIABILITY_CLOCK } from '../reliability.tokens.js';
 export { ReliabilityTestingModule } from './reliability-testing.module.js';
 export type { ReliabilityTestingModuleOptions } from './reliability-testing.module.js';

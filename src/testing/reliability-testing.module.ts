@@ -1,7 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { FakeClock } from '../core/clock.js';
 import { ReliabilityModuleOptions } from '../reliability-options.interface.js';
-import { RELIABILITY_CLOCK } from '../reliability.constants.js';
+import { RELIABILITY_CLOCK } from '../reliability.tokens.js';
 import { ReliabilityModule } from '../reliability.module.js';
 
 /**

@@ -3,7 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { ReliabilityConfig } from '../../src/config';
 import { isReliabilityConfigError } from '../../src/core/errors';
-import { RELIABILITY_CONFIG } from '../../src/reliability.constants';
+import { RELIABILITY_CONFIG } from '../../src/reliability.tokens';
 import { ReliabilityModule } from '../../src/reliability.module';
 
 @Injectable()

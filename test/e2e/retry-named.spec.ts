@@ -8,7 +8,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FakeClock } from '../../src/core/clock';
 import { isReliabilityConfigError } from '../../src/core/errors';
-import { RELIABILITY_CLOCK } from '../../src/reliability.constants';
+import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
 import { ReliabilityModule } from '../../src/reliability.module';
 import type { ReliabilityModuleOptions } from '../../src/reliability-options.interface';
 import { UseResilience } from '../../src/resilience';

@@ -10,7 +10,7 @@ import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { FakeClock } from '../../src/core/clock';
 import { getRetryAttempts } from '../../src/core/retry';
-import { RELIABILITY_CLOCK } from '../../src/reliability.constants';
+import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
 import { ReliabilityModule } from '../../src/reliability.module';
 import { RetryService } from '../../src/retry';
 

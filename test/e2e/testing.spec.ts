@@ -21,7 +21,7 @@ import request from 'supertest';
 import { CircuitBreakerService } from '../../src/circuit-breaker';
 import { getRetryAttempts } from '../../src/core/retry';
 import type { ReliabilityConfig } from '../../src/config/reliability-config';
-import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../../src/reliability.constants';
+import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../../src/reliability.tokens';
 import { ResilienceInterceptor, ResilienceSignal, UseResilience } from '../../src/resilience';
 import { ReliabilityModule } from '../../src/reliability.module';
 import { RetryService } from '../../src/retry';

@@ -8,7 +8,7 @@ import { Test } from '@nestjs/testing';
 import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
 import { FakeClock } from '../../src/core/clock';
 import { isCircuitOpenError, isReliabilityConfigError, ReliabilityConfigError } from '../../src/core/errors';
-import { RELIABILITY_CLOCK } from '../../src/reliability.constants';
+import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
 import type { ReliabilityModuleOptions } from '../../src/reliability-options.interface';
 import { ReliabilityModule } from '../../src/reliability.module';
 import { down, ok, serverError, settle } from '../support/circuit-breaker-helpers';
