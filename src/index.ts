@@ -1,15 +1,138 @@
 /**
- * nestjs-reliability: the public API. Only what users need is exported here.
+ * nestjs-reliability: the public API, every name listed. `api/nestjs-reliability.api.md` is its report;
+ * `npm test` fails when this surface changes without the report being updated (`npm run api:update`).
  */
-export * from './core/index.js';
-export * from './config/index.js';
-export { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.tokens.js';
+
+// The module and its options
+export type { CircuitBreakerDefaults } from './config/circuit-breaker.config.js';
+export type { DatabaseConfig } from './config/database.config.js';
+export { resolveReliabilityConfig } from './config/reliability-config.js';
+export type { EnvSource, ReliabilityConfig, ReliabilityConfigInput } from './config/reliability-config.js';
+export type { RetryDefaults } from './config/retry.config.js';
+export type { ShutdownConfig } from './config/shutdown.config.js';
 export type { ReliabilityModuleOptions } from './reliability-options.interface.js';
-export { RELIABILITY_MODULE_OPTIONS } from './reliability.tokens.js';
 export type { ReliabilityModuleExtras } from './reliability.module-definition.js';
 export { ReliabilityModule } from './reliability.module.js';
-export * from './circuit-breaker/index.js';
-export * from './retry/index.js';
-export * from './resilience/index.js';
-export * from './shutdown/index.js';
-export * from './database/index.js';
+export { RELIABILITY_CLOCK, RELIABILITY_CONFIG, RELIABILITY_MODULE_OPTIONS } from './reliability.tokens.js';
+
+// Circuit breaker
+export type { CircuitExecuteOptions, CircuitOptions } from './circuit-breaker/circuit-breaker.options.js';
+export { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service.js';
+export type {
+  CircuitCallOutcome,
+  CircuitCallOutcomeKind,
+  CircuitStateChange,
+  CircuitTransitionReason,
+} from './core/circuit-breaker-events.js';
+export type { CircuitMetrics, CircuitTotals } from './core/circuit-breaker-metrics.js';
+export { CircuitBreakerRegistry } from './core/circuit-breaker-registry.js';
+export type { CircuitBreakerRegistryOptions } from './core/circuit-breaker-registry.js';
+export { DEFAULT_CIRCUIT_SETTINGS } from './core/circuit-breaker-settings.js';
+export type { CircuitBreakerSettings } from './core/circuit-breaker-settings.js';
+export type { CircuitBreakerContext } from './core/circuit-breaker-shared.js';
+export { CircuitBreaker } from './core/circuit-breaker.js';
+export type { CircuitCallOptions, CircuitFallback, CircuitFn } from './core/circuit-breaker.js';
+
+// Retry
+export { backoffDelays, createBackoff, exponentialDelay } from './core/backoff.js';
+export type { Backoff, BackoffOptions, JitterMode, RandomSource } from './core/backoff.js';
+export { DEFAULT_RETRY_BUDGET, RetryBudget } from './core/retry-budget.js';
+export type { RetryBudgetLimits } from './core/retry-budget.js';
+export {
+  isRetryableDatabaseError,
+  isRetryableError,
+  isRetryableHttpError,
+  parseRetryAfter,
+  retryAfterMsOf,
+} from './core/retry-classification.js';
+export {
+  createRetryPolicy,
+  createRetryStats,
+  DEFAULT_RETRY_POLICY,
+  getRetryAttempts,
+  retry,
+  retryAfterJitterMs,
+} from './core/retry.js';
+export type {
+  RetryableFunction,
+  RetryEvent,
+  RetryOptions,
+  RetryPolicy,
+  RetryPolicyOptions,
+  RetryStats,
+} from './core/retry.js';
+export type { NamedRetryConfig, RetryConfig, RetryMetrics, RetryPresetName } from './retry/retry.options.js';
+export { RetryService } from './retry/retry.service.js';
+
+// Route resilience
+export type { RouteResilienceMetrics } from './resilience/resilience-metrics.js';
+export { ResilienceSignal, resilienceSignalOf } from './resilience/resilience-signal.decorator.js';
+export { RESILIENCE_SIGNAL_PROPERTY } from './resilience/resilience.constants.js';
+export { ResilienceInterceptor } from './resilience/resilience.interceptor.js';
+export { DEFAULT_FALLBACK_HEADER } from './resilience/resilience.options.js';
+export type {
+  ResilienceFailureReason,
+  ResilienceFallbackContext,
+  ResilienceModuleOptions,
+  ResilienceOptions,
+} from './resilience/resilience.options.js';
+export { UseResilience } from './resilience/use-resilience.decorator.js';
+
+// Shutdown and health
+export type {
+  CleanupTaskFn,
+  CleanupTaskOptions,
+  CleanupTaskOutcome,
+  CleanupTaskResult,
+} from './core/cleanup-tasks.js';
+export type { ShutdownMetrics, ShutdownTrigger } from './core/shutdown-coordinator.js';
+export { SHUTDOWN_PHASES } from './core/shutdown-phases.js';
+export type { ShutdownPhase } from './core/shutdown-phases.js';
+export type { HealthCheckDetail, HealthCheckFunction, HealthCheckOption } from './shutdown/health-checks.js';
+export type { HealthOptions } from './shutdown/health.options.js';
+export { ReliabilityHealthIndicator } from './shutdown/reliability-health.indicator.js';
+export type { TerminusIndicatorResult } from './shutdown/reliability-health.indicator.js';
+export { ReliabilityHealthService } from './shutdown/reliability-health.service.js';
+export type { HealthReport, HealthSnapshot } from './shutdown/reliability-health.service.js';
+export { ShutdownService } from './shutdown/shutdown.service.js';
+
+// Database
+export {
+  classifyDatabaseError,
+  DatabaseConnectError,
+  isDatabaseConnectError,
+  isTransactionConflict,
+  isTransientDatabaseError,
+} from './core/database-errors.js';
+export type { DatabaseErrorClass } from './core/database-errors.js';
+export type { DatabaseMetrics } from './database/database-metrics.js';
+export type {
+  DatabaseCallContext,
+  DatabaseCallOptions,
+  DatabaseModuleOptions,
+  DatabaseTransactionOptions,
+} from './database/database.options.js';
+export { DatabaseService } from './database/database.service.js';
+export type { DatabaseHealth, DatabaseOperation } from './database/database.service.js';
+export type {
+  DatabaseIsolationLevel,
+  PgPoolLike,
+  PrismaClientLike,
+  TransactionClientOf,
+} from './database/database.types.js';
+
+// Errors, classification and time
+export { FakeClock, flushMicrotasks, systemClock } from './core/clock.js';
+export type { Clock, TimerHandle } from './core/clock.js';
+export { statusOf } from './core/error-shapes.js';
+export {
+  CircuitOpenError,
+  isCircuitOpenError,
+  isReliabilityConfigError,
+  isTimeoutError,
+  ReliabilityConfigError,
+  TimeoutError,
+} from './core/errors.js';
+export type { CircuitState, ConfigIssue } from './core/errors.js';
+export { defaultIsFailure } from './core/failure-classification.js';
+export type { LatencySummary } from './core/latency-histogram.js';

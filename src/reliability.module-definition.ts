@@ -4,7 +4,7 @@ import { RELIABILITY_MODULE_OPTIONS } from './reliability.tokens.js';
 import { HealthOptions } from './shutdown/health.options.js';
 import { healthModuleParts } from './shutdown/health.parts.js';
 
-/** Options known when the module is defined, for `forRoot` and `forRootAsync` alike. */
+/** Options known when the module is defined, for `forRoot` and `forRootAsync` alike. @publicApi */
 export interface ReliabilityModuleExtras {
   /** Opt-in health endpoints; their path must be known before the async factory runs. */
   health?: HealthOptions;

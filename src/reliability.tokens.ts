@@ -12,7 +12,7 @@ export const RELIABILITY_CONFIG = Symbol.for('nestjs-reliability.config');
  */
 export const RELIABILITY_CLOCK = Symbol.for('nestjs-reliability.clock');
 
-/** Injection token of the options given to `forRoot()` / `forRootAsync()`, before validation. */
+/** Injection token of the options given to `forRoot()` / `forRootAsync()`, before validation. @publicApi */
 export const RELIABILITY_MODULE_OPTIONS = Symbol.for('nestjs-reliability.module-options');
 
 /** Injection token of the validated health options given to `forRoot` / `forRootAsync` (or `null`). */

@@ -19,7 +19,7 @@ export const rollingBucketsParser: Parser<number> = (raw) => {
   return { invalid: `must be an integer from 1 to ${MAX_ROLLING_BUCKETS}` };
 };
 
-/** Module-wide circuit breaker defaults, after parsing. Each circuit may override them. */
+/** Module-wide circuit breaker defaults, after parsing. Each circuit may override them. @publicApi */
 export interface CircuitBreakerDefaults {
   /** Failure rate in (0, 1] that opens the circuit; reached exactly, it opens. @default 0.5 */
   failureThreshold: number;

@@ -1,6 +1,6 @@
 import { durationMs, field, positiveDurationMs } from './config-fields.js';
 
-/** Database wrapper timings, after parsing. */
+/** Database wrapper timings, after parsing. @publicApi */
 export interface DatabaseConfig {
   /** How long boot keeps retrying `$connect`, in ms. @default 30000 */
   connectTimeout: number;

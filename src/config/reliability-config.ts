@@ -5,10 +5,10 @@ import { DATABASE_FIELDS, DatabaseConfig } from './database.config.js';
 import { RETRY_FIELDS, RetryDefaults } from './retry.config.js';
 import { SHUTDOWN_FIELDS, ShutdownConfig } from './shutdown.config.js';
 
-/** Reads one environment variable; `undefined` when unset. */
+/** Reads one environment variable; `undefined` when unset. @publicApi */
 export type EnvSource = (name: string) => unknown;
 
-/** Every value the library reads from options or the environment, parsed and validated once at startup. */
+/** Every value the library reads from options or the environment, parsed and validated once at startup. @publicApi */
 export interface ReliabilityConfig {
   circuitBreaker: CircuitBreakerDefaults;
   retry: RetryDefaults;
@@ -18,7 +18,7 @@ export interface ReliabilityConfig {
   warnings: string[];
 }
 
-/** The explicit values a user may pass to `forRoot`, section by section. */
+/** The explicit values a user may pass to `forRoot`, section by section. @publicApi */
 export interface ReliabilityConfigInput {
   circuitBreaker?: Partial<CircuitBreakerDefaults>;
   retry?: Partial<RetryDefaults>;
@@ -70,6 +70,7 @@ function resolveSection<T>(
 /**
  * Resolves the configuration: explicit options first, then the environment, then the defaults.
  * Throws one {@link ReliabilityConfigError} naming every bad value.
+ * @publicApi
  */
 export function resolveReliabilityConfig(
   input: ReliabilityConfigInput = {},

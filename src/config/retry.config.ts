@@ -11,7 +11,7 @@ import {
 
 export type { JitterMode };
 
-/** Module-wide retry defaults, after parsing. */
+/** Module-wide retry defaults, after parsing. @publicApi */
 export interface RetryDefaults {
   /** Total calls, the first included. @default 3 */
   maxAttempts: number;

@@ -1,6 +1,6 @@
 import { bool, durationMs, field, positiveDurationMs } from './config-fields.js';
 
-/** Graceful shutdown timings, after parsing. */
+/** Graceful shutdown timings, after parsing. @publicApi */
 export interface ShutdownConfig {
   /** Time in-flight requests get to finish after the grace period, in ms; the rest are cut. @default 30000 */
   drainTimeout: number;

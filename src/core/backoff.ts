@@ -33,7 +33,7 @@ export interface Backoff {
   next(): Backoff;
 }
 
-/** A uniform random number in [0, 1), such as `clock.random`. */
+/** A uniform random number in [0, 1), such as `clock.random`. @publicApi */
 export type RandomSource = () => number;
 
 /** AWS "decorrelated jitter": sleep = min(cap, random_between(base, previous * 3)). */

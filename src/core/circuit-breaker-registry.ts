@@ -5,7 +5,7 @@ import type { CircuitBreakerSettings } from './circuit-breaker-settings.js';
 import { CounterSlab } from './circuit-breaker-slab.js';
 import { Clock, systemClock } from './clock.js';
 
-/** Options of a {@link CircuitBreakerRegistry}. */
+/** Options of a {@link CircuitBreakerRegistry}. @publicApi */
 export interface CircuitBreakerRegistryOptions {
   /** @default systemClock */
   clock?: Clock;

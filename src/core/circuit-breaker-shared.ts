@@ -3,7 +3,7 @@ import { CounterSlab } from './circuit-breaker-slab.js';
 import { Clock, systemClock } from './clock.js';
 import { DeadlineTimer, deadlineTimerFor } from './timeout.js';
 
-/** Where a circuit gets its time and reports its events. */
+/** Where a circuit gets its time and reports its events. @publicApi */
 export interface CircuitBreakerContext {
   /** @default systemClock */
   clock?: Clock;

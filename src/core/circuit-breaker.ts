@@ -11,7 +11,7 @@ import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from
 import { RollingWindow } from './rolling-window.js';
 import type { Deadline } from './timeout.js';
 
-/** The function a circuit runs. It may ignore the signal; then it pays for no `AbortController`. */
+/** The function a circuit runs. It may ignore the signal; then it pays for no `AbortController`. @publicApi */
 export type CircuitFn<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 /** Per-call options of {@link CircuitBreaker.execute}. @publicApi */
 export interface CircuitCallOptions {
@@ -24,7 +24,7 @@ export interface CircuitCallOptions {
    */
   signal?: boolean;
 }
-/** Serves instead of the call when the circuit rejects, the call times out or fails with a counted failure. */
+/** Serves instead of the call when the circuit rejects, the call times out or fails with a counted failure. @publicApi */
 export type CircuitFallback<T> = (error: unknown) => T | PromiseLike<T>;
 
 export { CircuitShared };

@@ -4,7 +4,7 @@
  */
 import { ConfigIssue, ReliabilityConfigError } from './errors.js';
 
-/** An opaque timer handle returned by {@link Clock.setTimer}. */
+/** An opaque timer handle returned by {@link Clock.setTimer}. @publicApi */
 export type TimerHandle = unknown;
 
 /**
@@ -17,7 +17,7 @@ export interface Clock {
   /**
    * Calls `fn` once after `ms`. The timer never keeps the process alive (it is `unref`'d).
    * Returns a handle for {@link Clock.clearTimer}. Callers never pass more than
-   * {@link MAX_TIMER_MS}; the system clock fires such a timer at that limit (never after 1 ms).
+   * `MAX_TIMER_MS`; the system clock fires such a timer at that limit (never after 1 ms).
    */
   setTimer(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer; a handle that already fired or was cleared is ignored. */
@@ -120,6 +120,7 @@ export class Sleepers {
 /**
  * The real clock. `setTimer` timers are `unref`'d: deadlines and watchdogs never hold the process
  * open. `sleep` timers are not (see below).
+ * @publicApi
  */
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -308,7 +309,7 @@ function before(a: FakeTimer, b: FakeTimer): boolean {
   return a.at < b.at || (a.at === b.at && a.id < b.id);
 }
 
-/** Lets pending promise callbacks run (several turns, for chains of awaits). */
+/** Lets pending promise callbacks run (several turns, for chains of awaits). @publicApi */
 export async function flushMicrotasks(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await Promise.resolve();
 }

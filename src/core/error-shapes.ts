@@ -21,6 +21,7 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 /**
  * The HTTP status of an error: `status`, `statusCode`, `response.status`, or a Nest
  * `HttpException`'s `getStatus()`. `undefined` when none is a number.
+ * @publicApi
  */
 export function statusOf(error: unknown): number | undefined {
   const e = asRecord(error);

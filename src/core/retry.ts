@@ -363,7 +363,7 @@ function withAttempts(error: unknown, attempts: number): unknown {
 /** Passed when the caller gave no signal and no attempt timeout: nothing can abort the attempt. */
 const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
-/** The function being retried: `attempt` counts from 1; `signal` aborts with the caller or the attempt timeout. */
+/** The function being retried: `attempt` counts from 1; `signal` aborts with the caller or the attempt timeout. @publicApi */
 export type RetryableFunction<T> = (attempt: number, signal: AbortSignal) => T | PromiseLike<T>;
 
 /**
@@ -556,7 +556,7 @@ export const RETRY_AFTER_MAX_JITTER_MS = 1_000;
 /**
  * The positive jitter added to a delay a server asked for, so that the clients it told to wait
  * do not all come back at the same instant: up to 10 % of the delay, at most
- * {@link RETRY_AFTER_MAX_JITTER_MS}; never less than asked. `random` is a draw in [0, 1].
+ * `RETRY_AFTER_MAX_JITTER_MS`; never less than asked. `random` is a draw in [0, 1].
  * @publicApi
  */
 export function retryAfterJitterMs(askedMs: number, random: number): number {

@@ -17,7 +17,7 @@ import { RELIABILITY_COPY, ReliabilityCopy, twoCopiesError } from '../reliabilit
 import type { RetryConfig } from '../retry/retry.options.js';
 import { RetryService } from '../retry/retry.service.js';
 import type { ResilienceFailureReason } from './resilience.options.js';
-import { CircuitAttempt, RouteCall, RouteCallHost } from './resilience-call.js';
+import { CircuitAttempt, RouteCall } from './resilience-call.js';
 import { gatewayTimeout, retryAfterSeconds, serviceUnavailable } from './resilience-errors.js';
 import type { RouteResilienceMetrics } from './resilience-metrics.js';
 import { RESILIENCE_SCOPE } from './resilience.constants.js';
@@ -36,7 +36,7 @@ import type { ResilienceRoute } from './resilience-route.js';
  * @publicApi
  */
 @Injectable()
-export class ResilienceInterceptor implements NestInterceptor, RouteCallHost {
+export class ResilienceInterceptor implements NestInterceptor {
   readonly clock: Clock;
   protected readonly logger = new Logger('Resilience');
   protected readonly registry: ResilienceRegistry;

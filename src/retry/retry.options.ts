@@ -21,7 +21,7 @@ export type NamedRetryConfig = RetryPresetName | RetryConfig;
 
 /**
  * Counters of one operation name, since the app started (or since the name was last evicted:
- * at most {@link RETRY_METRICS_CAPACITY} names are kept).
+ * at most `RETRY_METRICS_CAPACITY` names are kept).
  * @publicApi
  */
 export type RetryMetrics = Readonly<RetryStats>;

@@ -109,7 +109,7 @@ export class RetryService implements BeforeApplicationShutdown {
     this.sleepers.wakeAll(new Error('RetryService: the application is shutting down'));
   }
 
-  /** The clock, with every sleep also woken by {@link beforeApplicationShutdown}. Only backoffs pay for it. */
+  /** The clock, with every sleep also woken by `beforeApplicationShutdown`. Only backoffs pay for it. */
   private stoppableClock(clock: Clock): Clock {
     const sleepers = this.sleepers;
     return {
