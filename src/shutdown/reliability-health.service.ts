@@ -1,5 +1,4 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { Clock, systemClock } from '../core/clock.js';
 import { runWithTimeout } from '../core/timeout.js';
 import { ReliabilityConfig } from '../config/reliability-config.js';
@@ -12,6 +11,8 @@ import {
 import { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { HealthCheckDetail, HealthCheckRunner } from './health-checks.js';
 import { ResolvedHealthOptions } from './health.options.js';
+import { CircuitBreakerService } from '../circuit-breaker/circuit-breaker.service.js';
+import { DatabaseService } from '../database/database.service.js';
 import { ShutdownService } from './shutdown.service.js';
 
 export type { HealthCheckDetail } from './health-checks.js';
@@ -60,16 +61,16 @@ function messageOf(error: unknown): string {
 @Injectable()
 export class ReliabilityHealthService {
   private readonly clock: Clock;
-  private circuitLookup: Promise<CircuitStateReader | undefined> | undefined;
-  private databaseLookup: Promise<DatabaseHealthCheck | undefined> | undefined;
   private readonly custom: HealthCheckRunner;
 
   constructor(
     private readonly shutdown: ShutdownService,
-    private readonly moduleRef: ModuleRef,
     @Inject(RELIABILITY_CONFIG) private readonly config: ReliabilityConfig,
     @Optional() @Inject(HEALTH_OPTIONS) private readonly options?: ResolvedHealthOptions | null,
     @Optional() @Inject(RELIABILITY_CLOCK) clock?: Clock,
+    @Optional() @Inject(CircuitBreakerService) private readonly circuitService?: CircuitStateReader,
+    @Optional() @Inject(DatabaseService) private readonly databaseService?: DatabaseHealthCheck,
+    @Optional() @Inject(RELIABILITY_MODULE_OPTIONS) private readonly moduleOptions?: ReliabilityModuleOptions,
   ) {
     this.clock = clock ?? systemClock;
     this.custom = new HealthCheckRunner(options?.checks ?? [], this.clock);
@@ -136,7 +137,7 @@ export class ReliabilityHealthService {
   async circuitChecks(names: readonly string[]): Promise<Record<string, HealthCheckDetail>> {
     const checks: Record<string, HealthCheckDetail> = {};
     if (names.length === 0) return checks;
-    const reader = await this.circuitReader();
+    const reader = this.circuitService;
     for (const name of names) {
       if (!reader) {
         checks[`circuit:${name}`] = { status: 'down', error: 'CircuitBreakerService is not available' };
@@ -152,7 +153,7 @@ export class ReliabilityHealthService {
   /** The database `SELECT 1`, bounded by DATABASE_HEALTH_TIMEOUT. Not run during shutdown. */
   async databaseCheck(): Promise<HealthCheckDetail> {
     if (this.shutdown.isShuttingDown()) return NOT_CHECKED;
-    const database = await this.databaseService();
+    const database = this.databaseService;
     if (!database) return { status: 'down', error: 'DatabaseService is not available' };
     const started = this.clock.now();
     try {
@@ -174,45 +175,6 @@ export class ReliabilityHealthService {
   }
 
   private databaseEnabled(): boolean {
-    return this.options?.database ?? this.moduleOptions()?.database !== undefined;
-  }
-
-  /**
-   * Read at call time, not injected: the module definition imports the health parts, so a
-   * decorator naming its token here would run before the token exists.
-   */
-  private moduleOptions(): ReliabilityModuleOptions | undefined {
-    try {
-      return this.moduleRef.get<ReliabilityModuleOptions>(RELIABILITY_MODULE_OPTIONS, { strict: false });
-    } catch {
-      return undefined;
-    }
-  }
-
-  private circuitReader(): Promise<CircuitStateReader | undefined> {
-    this.circuitLookup ??= this.lookup<CircuitStateReader>('CircuitBreakerService');
-    return this.circuitLookup;
-  }
-
-  private databaseService(): Promise<DatabaseHealthCheck | undefined> {
-    this.databaseLookup ??= this.lookup<DatabaseHealthCheck>('DatabaseService');
-    return this.databaseLookup;
-  }
-
-  /**
-   * The app's instance of a provider of another area, or `undefined` when it is not registered.
-   * Imported lazily: those files import the module definition, which imports this file's
-   * controller, so a static import would be a cycle evaluated before their decorators' tokens exist.
-   */
-  protected async lookup<T>(provider: 'CircuitBreakerService' | 'DatabaseService'): Promise<T | undefined> {
-    try {
-      const token =
-        provider === 'CircuitBreakerService'
-          ? (await import('../circuit-breaker/circuit-breaker.service.js')).CircuitBreakerService
-          : (await import('../database/database.service.js')).DatabaseService;
-      return this.moduleRef.get<unknown, T>(token, { strict: false });
-    } catch {
-      return undefined;
-    }
+    return this.options?.database ?? this.moduleOptions?.database !== undefined;
   }
 }

@@ -12,18 +12,35 @@ import { ShutdownService } from '../../src/shutdown/shutdown.service';
 
 type State = 'CLOSED' | 'OPEN' | 'HALF_OPEN' | undefined;
 
-/** The service with CircuitBreakerService / DatabaseService stand-ins, as the lazy lookup would find them. */
-class TestHealthService extends ReliabilityHealthService {
-  circuits = new Map<string, State>();
-  database: { healthCheck(): Promise<{ ok: boolean; latencyMs: number; error?: string }> } | undefined;
-  hasCircuitService = true;
+type DatabaseStandIn = { healthCheck(): Promise<{ ok: boolean; latencyMs: number; error?: string }> };
+/** The service with stand-ins for CircuitBreakerService and DatabaseService, which the tests set. */
+type TestHealthService = ReliabilityHealthService & {
+  circuits: Map<string, State>;
+  database: DatabaseStandIn | undefined;
+};
 
-  protected override async lookup<T>(provider: string): Promise<T | undefined> {
-    if (provider === 'CircuitBreakerService') {
-      return this.hasCircuitService ? ({ getState: (n: string) => this.circuits.get(n) } as T) : undefined;
-    }
-    return this.database as T | undefined;
-  }
+function healthService(
+  shutdown: ShutdownService,
+  moduleOptions: object,
+  config: ReturnType<typeof resolveReliabilityConfig>,
+  options: ReturnType<typeof resolveHealthOptions> | null,
+  clock: FakeClock,
+  present: { circuits?: boolean; database?: boolean } = {},
+): TestHealthService {
+  let self: TestHealthService | undefined;
+  const reader = { getState: (name: string) => self!.circuits.get(name) };
+  const database: DatabaseStandIn = { healthCheck: () => self!.database!.healthCheck() };
+  const service = new ReliabilityHealthService(
+    shutdown,
+    config,
+    options,
+    clock,
+    present.circuits === false ? undefined : (reader as never),
+    present.database === false ? undefined : (database as never),
+    moduleOptions,
+  );
+  self = Object.assign(service, { circuits: new Map<string, State>(), database: undefined });
+  return self;
 }
 
 function shutdownStub(phase = 'RUNNING'): ShutdownService {
@@ -43,8 +60,6 @@ function catchMessage(fn: () => unknown): string {
   }
   throw new Error('did not throw');
 }
-
-const moduleRef = (moduleOptions: object = {}) => ({ get: () => moduleOptions }) as never;
 
 describe('health options', () => {
   it('defaults and normalizes the path', () => {
@@ -142,13 +157,22 @@ describe('ReliabilityHealthService', () => {
   let clock: FakeClock;
   beforeEach(() => (clock = new FakeClock()));
 
-  const make = (opts: { phase?: string; health?: object; moduleOptions?: object } = {}) =>
-    new TestHealthService(
+  const make = (
+    opts: {
+      phase?: string;
+      health?: object;
+      moduleOptions?: object;
+      database?: boolean;
+      circuits?: boolean;
+    } = {},
+  ) =>
+    healthService(
       shutdownStub(opts.phase),
-      moduleRef(opts.moduleOptions),
+      opts.moduleOptions ?? {},
       config,
       resolveHealthOptions(opts.health ?? {}),
       clock,
+      { database: opts.database, circuits: opts.circuits },
     );
 
   it('ready while running; not ready from the first moment of the shutdown; live throughout', async () => {
@@ -188,8 +212,7 @@ describe('ReliabilityHealthService', () => {
   });
 
   it('says so when critical circuits are configured but CircuitBreakerService is missing', async () => {
-    const service = make({ health: { criticalCircuits: ['payments'] } });
-    service.hasCircuitService = false;
+    const service = make({ health: { criticalCircuits: ['payments'] }, circuits: false });
     expect((await service.readiness()).checks['circuit:payments']).toEqual({
       status: 'down',
       error: 'CircuitBreakerService is not available',
@@ -204,7 +227,7 @@ describe('ReliabilityHealthService', () => {
     const noDb = make();
     expect((await noDb.readiness()).checks.database).toBeUndefined();
 
-    const asked = make({ health: { database: true } });
+    const asked = make({ health: { database: true }, database: false });
     expect((await asked.readiness()).checks.database).toEqual({
       status: 'down',
       error: 'DatabaseService is not available',
@@ -253,13 +276,7 @@ describe('ReliabilityHealthService: custom checks (health.checks)', () => {
   let clock: FakeClock;
   beforeEach(() => (clock = new FakeClock()));
   const make = (checks: Record<string, unknown>, phase?: string) =>
-    new TestHealthService(
-      shutdownStub(phase),
-      moduleRef(),
-      config,
-      resolveHealthOptions({ checks } as never),
-      clock,
-    );
+    healthService(shutdownStub(phase), {}, config, resolveHealthOptions({ checks } as never), clock);
 
   it('passes, throws, rejects and returns false: each under its name, and readiness follows', async () => {
     const service = make({
@@ -445,7 +462,7 @@ describe('ReliabilityHealthIndicator (terminus shape)', () => {
   const config = resolveReliabilityConfig({}, () => undefined);
 
   it('returns { [key]: { status, ...detail } } and never throws', async () => {
-    const service = new TestHealthService(shutdownStub('GRACE'), moduleRef(), config, null, new FakeClock());
+    const service = healthService(shutdownStub('GRACE'), {}, config, null, new FakeClock());
     service.circuits.set('payments', 'OPEN');
     const indicator = new ReliabilityHealthIndicator(service);
     expect(indicator.shutdown()).toEqual({ shutdown: { status: 'down', phase: 'GRACE' } });
