@@ -27,9 +27,9 @@ function healthService(
   clock: FakeClock,
   present: { circuits?: boolean; database?: boolean } = {},
 ): TestHealthService {
-  let self: TestHealthService | undefined;
-  const reader = { getState: (name: string) => self!.circuits.get(name) };
-  const database: DatabaseStandIn = { healthCheck: () => self!.database!.healthCheck() };
+  const ref: { self?: TestHealthService } = {};
+  const reader = { getState: (name: string) => ref.self!.circuits.get(name) };
+  const database: DatabaseStandIn = { healthCheck: () => ref.self!.database!.healthCheck() };
   const service = new ReliabilityHealthService(
     shutdown,
     config,
@@ -39,8 +39,8 @@ function healthService(
     present.database === false ? undefined : (database as never),
     moduleOptions,
   );
-  self = Object.assign(service, { circuits: new Map<string, State>(), database: undefined });
-  return self;
+  ref.self = Object.assign(service, { circuits: new Map<string, State>(), database: undefined });
+  return ref.self;
 }
 
 function shutdownStub(phase = 'RUNNING'): ShutdownService {
