@@ -231,7 +231,7 @@ export class FakeClock implements Clock {
    * its error). Between steps it waits one real millisecond, so that real I/O (an HTTP request to
    * the app under test, a socket) makes progress: time runs about 100 times faster than real time,
    * and a retry's backoffs pass in milliseconds. Rejects when `maxMs` of fake time pass first, and
-   * with {@link ReliabilityConfigError} for a `stepMs` that is not positive and finite or a `maxMs`
+   * with `ReliabilityConfigError` for a `stepMs` that is not positive and finite or a `maxMs`
    * that is not a number of at least 0 (either would loop forever).
    */
   async advanceUntilSettled<T>(
