@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { systemClock } from '../../src/core/clock';
 import { createMigratedDatabase, SHARED_SERVER_ENV, TEMPLATE_DATABASE } from './postgres-databases';
 import { PostgresServer } from './postgres-server';
 
@@ -16,13 +15,13 @@ export default async function globalSetup(): Promise<void> {
   execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'prisma-generate.mjs')], {
     stdio: 'inherit',
   });
-  const started = systemClock.now();
+  const started = performance.now();
   const server = await PostgresServer.create();
   (globalThis as Record<symbol, unknown>)[SHARED_SERVER_KEY] = server;
   await createMigratedDatabase(server, TEMPLATE_DATABASE);
   // Workers are forked after the global setup, so they inherit this.
   process.env[SHARED_SERVER_ENV] = server.url();
   if (process.env.RELIABILITY_TEST_VERBOSE) {
-    console.log(`\nembedded postgres on port ${server.port}, ready in ${systemClock.now() - started} ms`);
+    console.log(`\nembedded postgres on port ${server.port}, ready in ${Math.round(performance.now() - started)} ms`);
   }
 }
