@@ -154,6 +154,19 @@ describe('RetryService.executeWithRetry', () => {
     expect(waited.value).toBe('ok');
   });
 
+  it('HTTP: gives up at once on a Retry-After too large for a number (not read as "none")', async () => {
+    const { clock, retry } = service();
+    for (const header of [{ 'retry-after': '1' + '0'.repeat(306) }, { 'retry-after-ms': '9'.repeat(400) }]) {
+      const far = anthropicError(529, 'overloaded_error', header);
+      const { fn, calls } = failingThen([far, far, far], 'ok');
+      const run = watch(retry.executeWithRetry(fn, { ...RetryService.PresetConfigs.HTTP, name: 'huge' }));
+      await clock.advance(60_000);
+      expect(run.error).toBe(far);
+      expect(calls).toHaveLength(1);
+    }
+    expect(retry.getRetryMetrics('huge')).toMatchObject({ nonRetryableFailures: 2, totalDelayMs: 0 });
+  });
+
   it('HTTP: retries an undici connection failure and gives up on a 400 at once', async () => {
     const { clock, retry } = service({ RETRY_JITTER: 'none' });
     const refused = fetchFailed(systemError('ECONNREFUSED'));
