@@ -104,8 +104,13 @@ export class RetryBudget {
   private advance(now: number): void {
     const epoch = Math.floor(now / this.bucketMs);
     const steps = epoch - this.headEpoch;
-    // A clock that went backwards keeps filing into the head bucket.
-    if (steps <= 0) return;
+    // A clock a little behind (within a bucket) keeps filing into the head bucket. One stepped back
+    // further (NTP, a VM resumed) moves the ring back to `now` with its counts, which then age out
+    // as usual: without that, every call would pile into the head bucket until time caught up.
+    if (steps <= 0) {
+      if (steps < -1) this.rebase(epoch);
+      return;
+    }
     if (steps >= BUCKETS) {
       this.calls.fill(0);
       this.retries.fill(0);
@@ -116,6 +121,10 @@ export class RetryBudget {
         this.retries[this.head] = 0;
       }
     }
+    this.rebase(epoch);
+  }
+
+  private rebase(epoch: number): void {
     this.headEpoch = epoch;
     this.headStart = epoch * this.bucketMs;
     this.headEnd = this.headStart + this.bucketMs;
