@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
 import { FakeClock, flushMicrotasks } from '../../src/core/clock';
 import { isReliabilityConfigError } from '../../src/core/errors';
@@ -473,5 +474,66 @@ describe('RetryService backoffs and a shared signal', () => {
     } finally {
       listeners.restore();
     }
+  });
+});
+
+describe('RetryService backoffs under one shared caller signal', () => {
+  it('50 concurrent retried calls put one abort listener on it, without a warning; its abort wakes all', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      const clock = new FakeClock();
+      const service = new RetryService(undefined, clock);
+      const batch = new AbortController();
+      const runs = Array.from({ length: 50 }, () =>
+        watch(
+          service.executeWithRetry(
+            () => {
+              throw new Error('down');
+            },
+            { name: 'batch', signal: batch.signal, budget: false, baseDelay: 1_000, jitter: 'none' },
+          ),
+        ),
+      );
+      await clock.advance(1);
+      expect(clock.pendingTimers()).toBe(50);
+      expect(getEventListeners(batch.signal, 'abort').length).toBeLessThanOrEqual(1);
+      const reason = new Error('batch cancelled');
+      batch.abort(reason);
+      await flushMicrotasks();
+      expect(runs.every((r) => r.error === reason)).toBe(true);
+      expect(clock.pendingTimers()).toBe(0);
+      expect(getEventListeners(batch.signal, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('removes the listener when the last sleep under the signal ends normally', async () => {
+    const clock = new FakeClock();
+    const service = new RetryService(undefined, clock);
+    const batch = new AbortController();
+    const runs = Array.from({ length: 50 }, (_, i) =>
+      watch(
+        service.executeWithRetry((attempt) => (attempt === 1 ? Promise.reject(new Error('down')) : i), {
+          signal: batch.signal,
+          budget: false,
+          baseDelay: 1_000 + i,
+          jitter: 'none',
+        }),
+      ),
+    );
+    await clock.advance(1);
+    expect(getEventListeners(batch.signal, 'abort')).toHaveLength(1);
+    await clock.advance(1_047);
+    expect(getEventListeners(batch.signal, 'abort')).toHaveLength(1);
+    await clock.advance(1);
+    expect(runs.map((r) => r.value)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(getEventListeners(batch.signal, 'abort')).toHaveLength(0);
   });
 });
