@@ -134,8 +134,15 @@ export class RetryService implements BeforeApplicationShutdown {
    * A config object is merged with the defaults on each call (about 20 ns); a name, or a frozen
    * config such as a preset or `Object.freeze({ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' })`
    * kept in a constant, only once.
+   *
+   * `overrides` are per-call fields over the named (or given) config, merged on each call: most
+   * often the caller's `signal`, as in `executeWithRetry(fn, 'anthropic', { signal })`.
    */
-  executeWithRetry<T>(fn: RetryableFunction<T>, config?: RetryConfig | string): Promise<T> {
+  executeWithRetry<T>(
+    fn: RetryableFunction<T>,
+    config?: RetryConfig | string,
+    overrides?: RetryConfig,
+  ): Promise<T> {
     let policy: RetryPolicy | undefined;
     if (config === undefined) {
       policy = this.defaults;
@@ -160,6 +167,13 @@ export class RetryService implements BeforeApplicationShutdown {
           return Promise.reject(error);
         }
         if (Object.isFrozen(config)) this.frozenPolicies.set(config, policy);
+      }
+    }
+    if (overrides !== undefined) {
+      try {
+        policy = this.policyOf(overrides, policy);
+      } catch (error) {
+        return Promise.reject(error);
       }
     }
     const record = this.registry.get(policy.name);
@@ -197,12 +211,12 @@ export class RetryService implements BeforeApplicationShutdown {
   }
 
   /** Normalises a per-call config over the module defaults. */
-  protected policyOf(config: RetryConfig): RetryPolicy {
+  protected policyOf(config: RetryConfig, base: RetryPolicy = this.defaults): RetryPolicy {
     if (isRetryPolicy(config)) return config;
-    if (config.budget === true && this.defaults.budget === undefined) {
-      return createRetryPolicy({ ...config, budget: this.budgetLimits }, this.defaults);
+    if (config.budget === true && base.budget === undefined) {
+      return createRetryPolicy({ ...config, budget: this.budgetLimits }, base);
     }
-    return createRetryPolicy(config, this.defaults);
+    return createRetryPolicy(config, base);
   }
 }
 

@@ -537,3 +537,48 @@ describe('RetryService backoffs under one shared caller signal', () => {
     expect(getEventListeners(batch.signal, 'abort')).toHaveLength(0);
   });
 });
+
+describe('RetryService named retry with per-call overrides', () => {
+  const overloaded = () => anthropicError(529, 'overloaded_error', { 'retry-after': '30' });
+
+  it("executeWithRetry(fn, 'anthropic', { signal }) gives fn the caller's signal, and its abort ends the backoff", async () => {
+    const clock = new FakeClock();
+    const retry = new RetryService(undefined, clock, {
+      retries: { anthropic: { ...RetryService.PresetConfigs.HTTP, maxAttempts: 3 } },
+    });
+    const caller = new AbortController();
+    const seen: AbortSignal[] = [];
+    const run = watch(
+      retry.executeWithRetry(
+        (_attempt, signal) => {
+          seen.push(signal);
+          throw overloaded();
+        },
+        'anthropic',
+        { signal: caller.signal },
+      ),
+    );
+    await clock.advance(1);
+    expect(seen).toEqual([caller.signal]);
+    const reason = new Error('caller gone');
+    caller.abort(reason);
+    await flushMicrotasks();
+    expect(run.error).toBe(reason);
+    expect(clock.pendingTimers()).toBe(0);
+    // The named config's name (budget and metrics) still applies.
+    expect(retry.getRetryMetrics('anthropic')).toMatchObject({ operations: 1, aborts: 1 });
+  });
+
+  it('overrides other fields of the named config, and rejects a bad one naming it', async () => {
+    const clock = new FakeClock();
+    const retry = new RetryService(undefined, clock, { retries: { anthropic: 'HTTP' } });
+    const { fn, calls } = failingThen([overloaded(), overloaded()], 'ok');
+    await expect(retry.executeWithRetry(fn, 'anthropic', { maxAttempts: 1 })).rejects.toMatchObject({
+      status: 529,
+    });
+    expect(calls).toHaveLength(1);
+    const bad: unknown = await retry.executeWithRetry(fn, 'anthropic', { maxAttempts: 0 }).catch((e) => e);
+    expect(isReliabilityConfigError(bad)).toBe(true);
+    expect(String((bad as Error).message)).toContain('retry["anthropic"].maxAttempts=0');
+  });
+});
