@@ -93,13 +93,32 @@ export class RetryService implements BeforeApplicationShutdown {
     for (const [name, config] of resolveNamedRetries(options?.retries, this.defaults)) {
       this.named.set(name, { config, policy: Object.freeze(this.policyOf(config)) });
     }
-    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY, (name, kept, ignored) =>
+    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY, (name, kept, ignored, declared) =>
       this.logger.warn(
         `Retry budget "${name}" is defined with different limits by different calls: it keeps ` +
-          `${describeLimits(kept)} from its first use and ignores ${describeLimits(ignored)}. ` +
+          `${describeLimits(kept)} ${declared ? 'from forRoot({ retries })' : 'from its first use'} ` +
+          `and ignores ${describeLimits(ignored)}. ` +
           `One name has one budget: give its calls the same budget, or different names.`,
       ),
     );
+    // A declared name's budget has its declared limits, whichever call comes first.
+    const declaredBy = new Map<string, string>();
+    for (const [entry, { policy }] of this.named) {
+      if (policy.budget === undefined) continue;
+      const first = declaredBy.get(policy.name);
+      if (first === undefined) {
+        declaredBy.set(policy.name, entry);
+        this.registry.declare(policy.name, policy.budget);
+      } else if (!sameLimits(this.named.get(first)!.policy.budget!, policy.budget)) {
+        throw new ReliabilityConfigError([
+          {
+            field: `retries.${entry}.budget`,
+            value: policy.budget,
+            expected: `must match the budget of retries.${first}, which has the same name "${policy.name}"`,
+          },
+        ]);
+      }
+    }
   }
 
   /**
@@ -218,6 +237,10 @@ export class RetryService implements BeforeApplicationShutdown {
     }
     return createRetryPolicy(config, base);
   }
+}
+
+function sameLimits(a: RetryBudgetLimits, b: RetryBudgetLimits): boolean {
+  return a.ratio === b.ratio && a.minPerSecond === b.minPerSecond && a.windowMs === b.windowMs;
 }
 
 function describeLimits(l: RetryBudgetLimits): string {
