@@ -146,6 +146,57 @@ export class Sleepers {
 }
 
 /**
+ * A `now()` for a hot path that tolerates being `resolutionMs` behind: it reads the clock once, then
+ * returns that value, refreshed by one `unref`'d timer of the injected clock every `resolutionMs`
+ * while calls keep coming. A refresh that saw no call since the previous one stops the timer, so
+ * an idle process has none and the first call after an idle spell reads the real clock (a stale
+ * value would file it in the past). {@link CoarseClock.stop} clears the timer for good.
+ */
+export class CoarseClock {
+  private cached = 0;
+  private timer: TimerHandle | undefined = undefined;
+  private calledSinceRefresh = false;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly resolutionMs: number,
+  ) {}
+
+  now(): number {
+    if (this.timer === undefined) return this.start();
+    this.calledSinceRefresh = true;
+    return this.cached;
+  }
+
+  /** Clears the timer; later calls read the clock itself. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  private start(): number {
+    const now = this.clock.now();
+    if (this.stopped) return now;
+    this.cached = now;
+    this.calledSinceRefresh = false;
+    this.timer = this.clock.setTimer(this.refresh, this.resolutionMs);
+    return now;
+  }
+
+  private readonly refresh = (): void => {
+    if (!this.calledSinceRefresh) {
+      this.timer = undefined;
+      return;
+    }
+    this.calledSinceRefresh = false;
+    this.cached = this.clock.now();
+    this.timer = this.clock.setTimer(this.refresh, this.resolutionMs);
+  };
+}
+
+/**
  * The real clock. `setTimer` timers are `unref`'d: deadlines and watchdogs never hold the process
  * open. `sleep` timers are not (see below).
  */

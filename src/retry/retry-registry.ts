@@ -1,5 +1,5 @@
-import type { Clock } from '../core/clock.js';
-import { RetryBudget, RetryBudgetLimits } from '../core/retry-budget.js';
+import { CoarseClock, type Clock } from '../core/clock.js';
+import { budgetClockResolutionMs, RetryBudget, RetryBudgetLimits } from '../core/retry-budget.js';
 import { createRetryStats, RetryStats } from '../core/retry.js';
 
 /** The state of one operation name: its counters and, once needed, its budget. */
@@ -21,6 +21,11 @@ export class RetryRegistry {
   private readonly records = new Map<string, RetryRecord>();
   /** The budget limits of `forRoot({ retries })` names: they win over any call's. */
   private readonly declared = new Map<string, RetryBudgetLimits>();
+  /**
+   * The clocks that budgets file calls at, one per resolution (most budgets share the default
+   * window): a call costs no clock read while calls keep coming. Stopped by {@link RetryRegistry.stop}.
+   */
+  private readonly callClocks = new Map<number, CoarseClock>();
 
   constructor(
     private readonly clock: Clock,
@@ -44,7 +49,7 @@ export class RetryRegistry {
   declare(name: string, limits: RetryBudgetLimits): void {
     this.declared.set(name, limits);
     const record = this.get(name);
-    record.budget = new RetryBudget(this.clock, limits);
+    record.budget = this.createBudget(limits);
   }
 
   /** The record of `name`, created when missing. */
@@ -74,7 +79,7 @@ export class RetryRegistry {
   budgetOf(name: string, record: RetryRecord, limits: RetryBudgetLimits): RetryBudget {
     let budget = record.budget;
     if (budget === undefined) {
-      budget = record.budget = new RetryBudget(this.clock, this.declared.get(name) ?? limits);
+      budget = record.budget = this.createBudget(this.declared.get(name) ?? limits);
     }
     const kept = budget.limits!;
     if (kept !== limits && !record.conflictReported && !sameLimits(kept, limits)) {
@@ -82,6 +87,21 @@ export class RetryRegistry {
       this.onConflict(name, kept, limits, this.declared.has(name));
     }
     return budget;
+  }
+
+  /** Clears the timers of the budgets' clocks (at shutdown); budgets then read the clock per call. */
+  stop(): void {
+    for (const callClock of this.callClocks.values()) callClock.stop();
+  }
+
+  private createBudget(limits: RetryBudgetLimits): RetryBudget {
+    const resolution = budgetClockResolutionMs(limits.windowMs);
+    let callClock = this.callClocks.get(resolution);
+    if (callClock === undefined) {
+      callClock = new CoarseClock(this.clock, resolution);
+      this.callClocks.set(resolution, callClock);
+    }
+    return new RetryBudget(this.clock, limits, callClock);
   }
 
   find(name: string): RetryRecord | undefined {

@@ -127,6 +127,7 @@ export class RetryService implements BeforeApplicationShutdown {
    */
   beforeApplicationShutdown(): void {
     this.sleepers.wakeAll(new Error('RetryService: the application is shutting down'));
+    this.registry.stop();
   }
 
   /** The clock, with every sleep also woken by {@link beforeApplicationShutdown}. Only backoffs pay for it. */

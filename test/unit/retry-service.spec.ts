@@ -564,6 +564,8 @@ describe('RetryService named retry with per-call overrides', () => {
     caller.abort(reason);
     await flushMicrotasks();
     expect(run.error).toBe(reason);
+    // The backoff's timer is gone; the budget's clock stops its own once idle.
+    await clock.advance(1_000);
     expect(clock.pendingTimers()).toBe(0);
     // The named config's name (budget and metrics) still applies.
     expect(retry.getRetryMetrics('anthropic')).toMatchObject({ operations: 1, aborts: 1 });
@@ -580,5 +582,42 @@ describe('RetryService named retry with per-call overrides', () => {
     const bad: unknown = await retry.executeWithRetry(fn, 'anthropic', { maxAttempts: 0 }).catch((e) => e);
     expect(isReliabilityConfigError(bad)).toBe(true);
     expect(String((bad as Error).message)).toContain('retry["anthropic"].maxAttempts=0');
+  });
+});
+
+describe('RetryService budget clock', () => {
+  it('files calls without a clock read per call, has no timer when idle, and none after shutdown', async () => {
+    const clock = new FakeClock();
+    const retry = new RetryService(undefined, clock);
+    const hot = { name: 'hot', maxAttempts: 2, baseDelay: 0, budget: { minPerSecond: 0 } };
+    const reads = jest.spyOn(clock, 'now');
+    for (let i = 0; i < 1_000; i++) await retry.executeWithRetry(() => 'ok', hot);
+    // One read to start the coarse clock, not one per call.
+    expect(reads.mock.calls.length).toBeLessThan(10);
+    reads.mockRestore();
+    expect(clock.pendingTimers()).toBe(1);
+    // Calls keep coming: the timer keeps refreshing the time.
+    for (let step = 0; step < 40; step++) {
+      await clock.advance(250);
+      await retry.executeWithRetry(() => 'ok', hot);
+    }
+    expect(clock.pendingTimers()).toBe(1);
+    // Idle: the next refresh sees no call and stops the timer.
+    await clock.advance(500);
+    expect(clock.pendingTimers()).toBe(0);
+    // After an hour idle, calls are filed at the real time, not at the time cached before the idle
+    // spell (they would leave the window at once): 11 calls allow 2.2 retries.
+    await clock.advance(3_600_000);
+    for (let i = 0; i < 10; i++) await retry.executeWithRetry(() => 'ok', hot);
+    const { fn } = failingThen([new Error('down')], 'ok');
+    const failing = watch(retry.executeWithRetry(fn, hot));
+    await clock.advance(0);
+    expect(failing.value).toBe('ok');
+    expect(retry.getRetryMetrics('hot')!.budgetRejections).toBe(0);
+    expect(clock.pendingTimers()).toBe(1);
+    retry.beforeApplicationShutdown();
+    expect(clock.pendingTimers()).toBe(0);
+    await retry.executeWithRetry(() => 'ok', hot);
+    expect(clock.pendingTimers()).toBe(0);
   });
 });
