@@ -3,7 +3,16 @@
  * from `executeWithRetry(fn, 'anthropic')` and from `@UseResilience({ retry: 'anthropic' })`, one
  * budget and one metrics entry per name, and bad or unknown names stopping boot.
  */
-import { Controller, Get, Global, HttpException, INestApplication, Logger, Module, Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Global,
+  HttpException,
+  INestApplication,
+  Logger,
+  Module,
+  Type,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FakeClock } from '../../src/core/clock';
@@ -216,7 +225,9 @@ describe('named retries: the declared budget', () => {
       }).compile();
       const retry = moduleRef.get(RetryService);
       const adHoc = () =>
-        retry.executeWithRetry(down, { maxAttempts: 2, baseDelay: 0, name: 'anthropic' }).catch(() => undefined);
+        retry
+          .executeWithRetry(down, { maxAttempts: 2, baseDelay: 0, name: 'anthropic' })
+          .catch(() => undefined);
       if (adHocFirst) await adHoc();
       for (let i = 0; i < 200; i++) await retry.executeWithRetry(down, 'anthropic').catch(() => undefined);
       const metrics = retry.getRetryMetrics('anthropic')!;

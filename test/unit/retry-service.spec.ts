@@ -157,7 +157,11 @@ describe('RetryService.executeWithRetry', () => {
 
   it('HTTP: gives up at once on a Retry-After too large for a number (not read as "none")', async () => {
     const { clock, retry } = service();
-    for (const header of [{ 'retry-after': '1' + '0'.repeat(306) }, { 'retry-after-ms': '9'.repeat(400) }]) {
+    const headers: Record<string, string>[] = [
+      { 'retry-after': '1' + '0'.repeat(306) },
+      { 'retry-after-ms': '9'.repeat(400) },
+    ];
+    for (const header of headers) {
       const far = anthropicError(529, 'overloaded_error', header);
       const { fn, calls } = failingThen([far, far, far], 'ok');
       const run = watch(retry.executeWithRetry(fn, { ...RetryService.PresetConfigs.HTTP, name: 'huge' }));
