@@ -69,14 +69,23 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
   });
 }
 
+/** The sleeps under one caller signal, and the one `abort` listener that wakes them. */
+interface SignalSleeps {
+  readonly sleeps: Set<AbortController>;
+  readonly onAbort: () => void;
+}
+
 /**
  * Sleeps that one owner can wake all at once (a service at shutdown), without an `abort` listener
  * per sleep on a long-lived signal: each sleep sits in a set, and {@link Sleepers.wakeAll} rejects
- * them. A long-lived signal with a listener per sleep warns past 10 (MaxListenersExceededWarning),
- * and `AbortSignal.any([caller, shared])` retains every composite on Node 20.
+ * them. A caller's signal shared by many sleeps (a batch's, an app-wide one) gets one listener for
+ * all of them, removed when the last one ends. A signal with a listener per sleep warns past 10
+ * (MaxListenersExceededWarning), and `AbortSignal.any([caller, shared])` retains every composite on
+ * Node 20.
  */
 export class Sleepers {
   private readonly active = new Set<AbortController>();
+  private readonly bySignal = new WeakMap<AbortSignal, SignalSleeps>();
   private stopReason: { reason: unknown } | undefined = undefined;
 
   constructor(private readonly clock: Clock) {}
@@ -93,15 +102,19 @@ export class Sleepers {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.stopReason !== undefined) return Promise.reject(this.stopReason.reason);
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    // One controller per sleep, released when it ends: the caller's signal (if any) gets one
-    // listener for the sleep's duration, and nothing is added to a shared signal.
+    // One controller per sleep, released when it ends; nothing is added to a shared signal.
     const own = new AbortController();
-    const onAbort = signal === undefined ? undefined : (): void => own.abort(abortReason(signal));
-    if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
+    const group = signal === undefined ? undefined : this.groupOf(signal);
+    group?.sleeps.add(own);
     this.active.add(own);
     const release = (): void => {
       this.active.delete(own);
-      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+      if (group === undefined) return;
+      group.sleeps.delete(own);
+      if (group.sleeps.size === 0 && this.bySignal.get(signal!) === group) {
+        this.bySignal.delete(signal!);
+        signal!.removeEventListener('abort', group.onAbort);
+      }
     };
     return this.clock.sleep(ms, own.signal).then(release, (reason: unknown) => {
       release();
@@ -115,6 +128,73 @@ export class Sleepers {
     for (const own of this.active) own.abort(this.stopReason.reason);
     this.active.clear();
   }
+
+  /** The sleeps under `signal`, with its one listener, added by the first of them. */
+  private groupOf(signal: AbortSignal): SignalSleeps {
+    let group = this.bySignal.get(signal);
+    if (group !== undefined) return group;
+    const sleeps = new Set<AbortController>();
+    const onAbort = (): void => {
+      if (this.bySignal.get(signal) === group) this.bySignal.delete(signal);
+      const reason = abortReason(signal);
+      for (const own of sleeps) own.abort(reason);
+    };
+    group = { sleeps, onAbort };
+    this.bySignal.set(signal, group);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return group;
+  }
+}
+
+/**
+ * A `now()` for a hot path that tolerates being `resolutionMs` behind: it reads the clock once, then
+ * returns that value, refreshed by one `unref`'d timer of the injected clock every `resolutionMs`
+ * while calls keep coming. A refresh that saw no call since the previous one stops the timer, so
+ * an idle process has none and the first call after an idle spell reads the real clock (a stale
+ * value would file it in the past). {@link CoarseClock.stop} clears the timer for good.
+ */
+export class CoarseClock {
+  private cached = 0;
+  private timer: TimerHandle | undefined = undefined;
+  private calledSinceRefresh = false;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly resolutionMs: number,
+  ) {}
+
+  now(): number {
+    if (this.timer === undefined) return this.start();
+    this.calledSinceRefresh = true;
+    return this.cached;
+  }
+
+  /** Clears the timer; later calls read the clock itself. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  private start(): number {
+    const now = this.clock.now();
+    if (this.stopped) return now;
+    this.cached = now;
+    this.calledSinceRefresh = false;
+    this.timer = this.clock.setTimer(this.refresh, this.resolutionMs);
+    return now;
+  }
+
+  private readonly refresh = (): void => {
+    if (!this.calledSinceRefresh) {
+      this.timer = undefined;
+      return;
+    }
+    this.calledSinceRefresh = false;
+    this.cached = this.clock.now();
+    this.timer = this.clock.setTimer(this.refresh, this.resolutionMs);
+  };
 }
 
 /**

@@ -5,7 +5,8 @@
  *
  * Memory is fixed: a ring of time buckets, whatever the call volume. Each call is filed under the
  * bucket of its own time (never batched: a batch filed after an idle spell would count old calls
- * as recent and allow too many retries).
+ * as recent and allow too many retries). That time may come from a coarse clock (see
+ * {@link budgetClockResolutionMs}): up to a quarter of a bucket late, never stale after idle.
  */
 import { Clock } from './clock.js';
 
@@ -27,6 +28,14 @@ export const DEFAULT_RETRY_BUDGET: RetryBudgetLimits = Object.freeze({
 });
 
 const BUCKETS = 10;
+
+/**
+ * How far behind the clock that files calls may be (a {@link CoarseClock}): a quarter of a bucket,
+ * so that a call is filed at most one bucket early and the window stays within 2.5 % of its length.
+ */
+export function budgetClockResolutionMs(windowMs: number): number {
+  return windowMs / BUCKETS / 4;
+}
 
 /**
  * The budget state of one operation name. Its window is fixed when it is created; so are its ratio
@@ -52,6 +61,11 @@ export class RetryBudget {
     private readonly clock: Clock,
     /** A window in ms (each call then brings its ratio and reserve), or the budget's full limits. */
     windowOrLimits: number | RetryBudgetLimits = DEFAULT_RETRY_BUDGET.windowMs,
+    /**
+     * The time that {@link RetryBudget.recordCall} files calls at: `clock`, or a coarse clock over it
+     * that is at most {@link budgetClockResolutionMs} behind (it saves a clock read per call).
+     */
+    private readonly callClock: Pick<Clock, 'now'> = clock,
   ) {
     this.limits = typeof windowOrLimits === 'number' ? undefined : windowOrLimits;
     this.windowMs = typeof windowOrLimits === 'number' ? windowOrLimits : windowOrLimits.windowMs;
@@ -61,9 +75,9 @@ export class RetryBudget {
     this.headEnd = this.headStart + this.bucketMs;
   }
 
-  /** Counts one call (a first attempt), filed at its own time. The hot path: one clock read. */
+  /** Counts one call (a first attempt), filed at its own time. The hot path: one `callClock` read. */
   recordCall(): void {
-    const now = this.clock.now();
+    const now = this.callClock.now();
     if (now < this.headStart || now >= this.headEnd) this.advance(now);
     this.calls[this.head]++;
   }
@@ -104,8 +118,13 @@ export class RetryBudget {
   private advance(now: number): void {
     const epoch = Math.floor(now / this.bucketMs);
     const steps = epoch - this.headEpoch;
-    // A clock that went backwards keeps filing into the head bucket.
-    if (steps <= 0) return;
+    // A clock a little behind (within a bucket) keeps filing into the head bucket. One stepped back
+    // further (NTP, a VM resumed) moves the ring back to `now` with its counts, which then age out
+    // as usual: without that, every call would pile into the head bucket until time caught up.
+    if (steps <= 0) {
+      if (steps < -1) this.rebase(epoch);
+      return;
+    }
     if (steps >= BUCKETS) {
       this.calls.fill(0);
       this.retries.fill(0);
@@ -116,6 +135,10 @@ export class RetryBudget {
         this.retries[this.head] = 0;
       }
     }
+    this.rebase(epoch);
+  }
+
+  private rebase(epoch: number): void {
     this.headEpoch = epoch;
     this.headStart = epoch * this.bucketMs;
     this.headEnd = this.headStart + this.bucketMs;

@@ -264,15 +264,21 @@ export function parseRetryAfter(
 ): number | undefined {
   if (retryAfterMs !== undefined) {
     const ms = parseDecimal(retryAfterMs);
-    if (ms !== undefined) return ms;
+    if (ms !== undefined) return Math.min(ms, RETRY_AFTER_LIMIT_MS);
   }
   if (typeof retryAfter !== 'string') return undefined;
   // Field values arrive without their surrounding whitespace (OWS); a proxy may leave some.
   const value = retryAfter.trim();
-  if (DELTA_SECONDS.test(value)) return Number(value) * 1000;
+  if (DELTA_SECONDS.test(value)) return Math.min(Number(value) * 1000, RETRY_AFTER_LIMIT_MS);
   const at = parseHttpDate(value, now);
   return at === undefined ? undefined : Math.max(0, at - now);
 }
+
+/**
+ * A delay too large to represent (hundreds of digits overflow to Infinity) still means "later than
+ * any cap": RFC 9111 (1.2.2) reads such a delta-seconds as 2^31 s.
+ */
+const RETRY_AFTER_LIMIT_MS = 2 ** 31 * 1000;
 
 const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
 
@@ -299,8 +305,9 @@ const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} (\\d{2}| \\d) ${TIME} (\\d{4})
 /**
  * An HTTP-date (RFC 9110 5.6.7) as epoch ms, or `undefined` when `value` is not exactly one, or
  * names no real date or time (31 Feb, 25:00). The weekday is not checked against the date: the
- * RFC makes it redundant. A two-digit rfc850 year more than 50 years ahead of `now` is in the
- * previous century, as the RFC asks.
+ * RFC makes it redundant. A two-digit rfc850 year is read in the century that puts it within 50
+ * years of `now`'s year: more than 50 years ahead is the previous century (RFC 9110 5.6.7), 50 or
+ * more behind the next one.
  */
 function parseHttpDate(value: string, now: number): number | undefined {
   let m = IMF_FIXDATE.exec(value);
@@ -310,6 +317,7 @@ function parseHttpDate(value: string, now: number): number | undefined {
     const thisYear = new Date(now).getUTCFullYear();
     let year = Math.floor(thisYear / 100) * 100 + Number(m[3]);
     if (year > thisYear + 50) year -= 100;
+    else if (year <= thisYear - 50) year += 100;
     return utc(year, m[2], Number(m[1]), m[4], m[5], m[6]);
   }
   m = ASCTIME_DATE.exec(value);

@@ -66,6 +66,12 @@ export interface RetryPolicyOptions {
    * retried early: the loop gives up and rethrows the error. @default 60000 (RETRY_MAX_RETRY_AFTER)
    */
   maxRetryAfter?: number;
+  /**
+   * When the caller stops waiting (epoch ms on the loop's clock), e.g. a route's total timeout. A
+   * server that asks (`retryAfterMs`) for a wait ending after it is not retried: the loop gives up
+   * at once and rethrows its error, instead of sleeping until the caller's own timeout.
+   */
+  deadlineAt?: number;
 }
 
 /** Per-name counters, updated by the loop. @publicApi */
@@ -156,6 +162,7 @@ export interface RetryPolicy {
   readonly budget: RetryBudgetLimits | undefined;
   readonly retryAfterMs: ((error: unknown, now: number) => number | undefined) | undefined;
   readonly maxRetryAfter: number;
+  readonly deadlineAt: number | undefined;
 }
 
 const POLICY = Symbol.for('nestjs-reliability.retry-policy');
@@ -180,6 +187,7 @@ class NormalizedRetryPolicy implements RetryPolicy {
     readonly budget: RetryBudgetLimits | undefined,
     readonly retryAfterMs: ((error: unknown, now: number) => number | undefined) | undefined,
     readonly maxRetryAfter: number,
+    readonly deadlineAt: number | undefined,
   ) {}
 
   get multiplier(): number {
@@ -207,6 +215,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze(
     DEFAULT_RETRY_BUDGET,
     undefined,
     60_000,
+    undefined,
   ),
 );
 
@@ -242,6 +251,7 @@ export function createRetryPolicy(
   const retryAfterMs = o.retryAfterMs ?? base.retryAfterMs;
   const maxRetryAfter = o.maxRetryAfter ?? base.maxRetryAfter;
   const signal = o.signal ?? base.signal;
+  const deadlineAt = o.deadlineAt ?? base.deadlineAt;
   // One combined check keeps the valid path short; the detailed report is built only on failure.
   if (
     !(Number.isInteger(maxAttempts) && maxAttempts >= 1) ||
@@ -256,6 +266,7 @@ export function createRetryPolicy(
     typeof name !== 'string' ||
     !(jitter === 'full' || jitter === 'equal' || jitter === 'decorrelated' || jitter === 'none') ||
     (signal !== undefined && typeof signal?.aborted !== 'boolean') ||
+    (deadlineAt !== undefined && !Number.isFinite(deadlineAt)) ||
     (budget !== undefined && !validBudget(budget))
   ) {
     throw new ReliabilityConfigError(policyIssues(o, name, budget));
@@ -274,6 +285,7 @@ export function createRetryPolicy(
     budget,
     retryAfterMs,
     maxRetryAfter,
+    deadlineAt,
   );
 }
 
@@ -324,6 +336,7 @@ function policyIssues(
   );
   check('name', (v) => typeof v === 'string', 'must be a string');
   check('signal', (v) => typeof v?.aborted === 'boolean', 'must be an AbortSignal');
+  check('deadlineAt', (v) => Number.isFinite(v), 'must be a time in epoch milliseconds');
   if (budget !== undefined && !validBudget(budget)) {
     issues.push({
       field: at('budget'),
@@ -481,7 +494,12 @@ async function afterFailure<T>(
     }
     const asked = askedDelay(policy, error, clock);
     // A server that asks for a longer wait than we accept is not retried before its time.
-    if (asked !== undefined && asked > policy.maxRetryAfter) {
+    // Nor is one whose wait ends after the caller stops waiting (a route's total timeout).
+    if (
+      asked !== undefined &&
+      (asked > policy.maxRetryAfter ||
+        (policy.deadlineAt !== undefined && clock.now() + asked > policy.deadlineAt))
+    ) {
       if (stats !== undefined) stats.nonRetryableFailures++;
       throw withAttempts(error, attempt);
     }

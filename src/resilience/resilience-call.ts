@@ -165,6 +165,11 @@ export class RouteCall implements Unsubscribable {
         : {
             ...retry,
             signal: this.total.signal,
+            // A Retry-After that ends past the total timeout is given up at once, not slept into a 504.
+            deadlineAt: Math.min(
+              this.started + this.route.totalTimeoutMs,
+              retry.deadlineAt ?? Number.POSITIVE_INFINITY,
+            ),
             budget: isRetryPolicy(retry) && retry.budget === undefined ? false : retry.budget,
           };
     return this.host.executeWithRetry((attempt) => this.attempt(attempt), config);

@@ -1,5 +1,5 @@
-import type { Clock } from '../core/clock.js';
-import { RetryBudget, RetryBudgetLimits } from '../core/retry-budget.js';
+import { CoarseClock, type Clock } from '../core/clock.js';
+import { budgetClockResolutionMs, RetryBudget, RetryBudgetLimits } from '../core/retry-budget.js';
 import { createRetryStats, RetryStats } from '../core/retry.js';
 
 /** The state of one operation name: its counters and, once needed, its budget. */
@@ -19,17 +19,38 @@ export interface RetryRecord {
  */
 export class RetryRegistry {
   private readonly records = new Map<string, RetryRecord>();
+  /** The budget limits of `forRoot({ retries })` names: they win over any call's. */
+  private readonly declared = new Map<string, RetryBudgetLimits>();
+  /**
+   * The clocks that budgets file calls at, one per resolution (most budgets share the default
+   * window): a call costs no clock read while calls keep coming. Stopped by {@link RetryRegistry.stop}.
+   */
+  private readonly callClocks = new Map<number, CoarseClock>();
 
   constructor(
     private readonly clock: Clock,
     private readonly capacity: number,
-    /** Told once per name when a call defines its budget differently from the name's first call. */
+    /**
+     * Told once per name when a call defines its budget differently from the name's budget
+     * (`declared`: the limits kept are those of `forRoot({ retries })`, else of the first call).
+     */
     private readonly onConflict: (
       name: string,
       kept: RetryBudgetLimits,
       ignored: RetryBudgetLimits,
+      declared: boolean,
     ) => void = () => undefined,
   ) {}
+
+  /**
+   * Gives `name` its budget now, with `limits`, whatever the order of later calls. Its record is
+   * created at once; one evicted later gets a budget with these limits again.
+   */
+  declare(name: string, limits: RetryBudgetLimits): void {
+    this.declared.set(name, limits);
+    const record = this.get(name);
+    record.budget = this.createBudget(limits);
+  }
 
   /** The record of `name`, created when missing. */
   get(name: string): RetryRecord {
@@ -50,19 +71,37 @@ export class RetryRegistry {
   }
 
   /**
-   * The one budget of a name, created with the limits of its first use. Later calls share it, and
-   * its limits: a call that asks for others is reported once and still counts against this budget
-   * (two windows for one name would otherwise reset each other and allow unlimited retries).
+   * The one budget of a name, created with its declared limits, else those of its first use. Later
+   * calls share it, and its limits: a call that asks for others is reported once and still counts
+   * against this budget (two windows for one name would otherwise reset each other and allow
+   * unlimited retries).
    */
   budgetOf(name: string, record: RetryRecord, limits: RetryBudgetLimits): RetryBudget {
-    const budget = record.budget;
-    if (budget === undefined) return (record.budget = new RetryBudget(this.clock, limits));
+    let budget = record.budget;
+    if (budget === undefined) {
+      budget = record.budget = this.createBudget(this.declared.get(name) ?? limits);
+    }
     const kept = budget.limits!;
     if (kept !== limits && !record.conflictReported && !sameLimits(kept, limits)) {
       record.conflictReported = true;
-      this.onConflict(name, kept, limits);
+      this.onConflict(name, kept, limits, this.declared.has(name));
     }
     return budget;
+  }
+
+  /** Clears the timers of the budgets' clocks (at shutdown); budgets then read the clock per call. */
+  stop(): void {
+    for (const callClock of this.callClocks.values()) callClock.stop();
+  }
+
+  private createBudget(limits: RetryBudgetLimits): RetryBudget {
+    const resolution = budgetClockResolutionMs(limits.windowMs);
+    let callClock = this.callClocks.get(resolution);
+    if (callClock === undefined) {
+      callClock = new CoarseClock(this.clock, resolution);
+      this.callClocks.set(resolution, callClock);
+    }
+    return new RetryBudget(this.clock, limits, callClock);
   }
 
   find(name: string): RetryRecord | undefined {

@@ -3,7 +3,7 @@ import type { RetryPolicyOptions, RetryStats } from '../core/retry.js';
 /**
  * Options of one `executeWithRetry` call: `maxAttempts`, `baseDelay`, `maxDelay`,
  * `backoffMultiplier`, `jitter`, `retryIf`, `onRetry`, `signal`, `attemptTimeout`, `name`,
- * `budget`, `retryAfterMs` and `maxRetryAfter`. Missing fields come from the module's `RETRY_*` settings.
+ * `budget`, `retryAfterMs`, `maxRetryAfter` and `deadlineAt`. Missing fields come from the module's `RETRY_*` settings.
  * Spread a preset to start from it: `{ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' }`.
  * @publicApi
  */

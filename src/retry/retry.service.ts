@@ -92,13 +92,32 @@ export class RetryService implements BeforeApplicationShutdown {
     for (const [name, config] of resolveNamedRetries(options?.retries, this.defaults)) {
       this.named.set(name, { config, policy: Object.freeze(this.policyOf(config)) });
     }
-    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY, (name, kept, ignored) =>
+    this.registry = new RetryRegistry(this.clock, RETRY_METRICS_CAPACITY, (name, kept, ignored, declared) =>
       this.logger.warn(
         `Retry budget "${name}" is defined with different limits by different calls: it keeps ` +
-          `${describeLimits(kept)} from its first use and ignores ${describeLimits(ignored)}. ` +
+          `${describeLimits(kept)} ${declared ? 'from forRoot({ retries })' : 'from its first use'} ` +
+          `and ignores ${describeLimits(ignored)}. ` +
           `One name has one budget: give its calls the same budget, or different names.`,
       ),
     );
+    // A declared name's budget has its declared limits, whichever call comes first.
+    const declaredBy = new Map<string, string>();
+    for (const [entry, { policy }] of this.named) {
+      if (policy.budget === undefined) continue;
+      const first = declaredBy.get(policy.name);
+      if (first === undefined) {
+        declaredBy.set(policy.name, entry);
+        this.registry.declare(policy.name, policy.budget);
+      } else if (!sameLimits(this.named.get(first)!.policy.budget!, policy.budget)) {
+        throw new ReliabilityConfigError([
+          {
+            field: `retries.${entry}.budget`,
+            value: policy.budget,
+            expected: `must match the budget of retries.${first}, which has the same name "${policy.name}"`,
+          },
+        ]);
+      }
+    }
   }
 
   /**
@@ -107,6 +126,7 @@ export class RetryService implements BeforeApplicationShutdown {
    */
   beforeApplicationShutdown(): void {
     this.sleepers.wakeAll(new Error('RetryService: the application is shutting down'));
+    this.registry.stop();
   }
 
   /** The clock, with every sleep also woken by `beforeApplicationShutdown`. Only backoffs pay for it. */
@@ -133,8 +153,15 @@ export class RetryService implements BeforeApplicationShutdown {
    * A config object is merged with the defaults on each call (about 20 ns); a name, or a frozen
    * config such as a preset or `Object.freeze({ ...RetryService.PresetConfigs.HTTP, name: 'anthropic' })`
    * kept in a constant, only once.
+   *
+   * `overrides` are per-call fields over the named (or given) config, merged on each call: most
+   * often the caller's `signal`, as in `executeWithRetry(fn, 'anthropic', { signal })`.
    */
-  executeWithRetry<T>(fn: RetryableFunction<T>, config?: RetryConfig | string): Promise<T> {
+  executeWithRetry<T>(
+    fn: RetryableFunction<T>,
+    config?: RetryConfig | string,
+    overrides?: RetryConfig,
+  ): Promise<T> {
     let policy: RetryPolicy | undefined;
     if (config === undefined) {
       policy = this.defaults;
@@ -159,6 +186,13 @@ export class RetryService implements BeforeApplicationShutdown {
           return Promise.reject(error);
         }
         if (Object.isFrozen(config)) this.frozenPolicies.set(config, policy);
+      }
+    }
+    if (overrides !== undefined) {
+      try {
+        policy = this.policyOf(overrides, policy);
+      } catch (error) {
+        return Promise.reject(error);
       }
     }
     const record = this.registry.get(policy.name);
@@ -196,13 +230,17 @@ export class RetryService implements BeforeApplicationShutdown {
   }
 
   /** Normalises a per-call config over the module defaults. */
-  protected policyOf(config: RetryConfig): RetryPolicy {
+  protected policyOf(config: RetryConfig, base: RetryPolicy = this.defaults): RetryPolicy {
     if (isRetryPolicy(config)) return config;
-    if (config.budget === true && this.defaults.budget === undefined) {
-      return createRetryPolicy({ ...config, budget: this.budgetLimits }, this.defaults);
+    if (config.budget === true && base.budget === undefined) {
+      return createRetryPolicy({ ...config, budget: this.budgetLimits }, base);
     }
-    return createRetryPolicy(config, this.defaults);
+    return createRetryPolicy(config, base);
   }
+}
+
+function sameLimits(a: RetryBudgetLimits, b: RetryBudgetLimits): boolean {
+  return a.ratio === b.ratio && a.minPerSecond === b.minPerSecond && a.windowMs === b.windowMs;
 }
 
 function describeLimits(l: RetryBudgetLimits): string {

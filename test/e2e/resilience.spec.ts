@@ -26,6 +26,7 @@ import {
   UseResilience,
   type ResilienceFallbackContext,
 } from '../../src/resilience';
+import { RetryService } from '../../src/retry/retry.service';
 import { RESILIENCE_ADAPTERS, sleep, startResilienceApp, type AdapterName } from '../support/resilience-app';
 
 /** Small, jitter-free delays keep the retries fast and the counts exact. */
@@ -137,6 +138,19 @@ class ResilientController {
   alwaysFailing(): never {
     count('total');
     throw new Error('still down');
+  }
+
+  /** An upstream that asks for 30 s, under a 5 s total timeout: not worth waiting for. */
+  @Get('retry-after-past-total')
+  @UseResilience({
+    totalTimeoutMs: 5_000,
+    retry: { ...RetryService.PresetConfigs.HTTP, name: 'retry-after-past-total' },
+  })
+  upstreamAsksForLater(): never {
+    count('retry-after-past-total');
+    throw Object.assign(new ServiceUnavailableException('upstream overloaded'), {
+      headers: { 'retry-after': '30' },
+    });
   }
 
   @Get('trip')
@@ -410,6 +424,14 @@ describe.each(RESILIENCE_ADAPTERS)('@UseResilience over %s', (adapter: AdapterNa
       expect(calls('total')).toBeLessThanOrEqual(6);
       await sleep(80);
       expect(calls('total')).toBeLessThanOrEqual(6);
+    });
+
+    it("answers at once with the upstream's 503 when its Retry-After ends after totalTimeoutMs", async () => {
+      const started = Date.now();
+      await request(url).get('/r/retry-after-past-total').expect(503);
+      // Not a 504 after sleeping 5 s into the total timeout.
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(calls('retry-after-past-total')).toBe(1);
     });
   });
 

@@ -3,7 +3,15 @@
  * from `executeWithRetry(fn, 'anthropic')` and from `@UseResilience({ retry: 'anthropic' })`, one
  * budget and one metrics entry per name, and bad or unknown names stopping boot.
  */
-import { Controller, Get, HttpException, INestApplication, Module, Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpException,
+  INestApplication,
+  Logger,
+  Module,
+  Type,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FakeClock } from '../../src/core/clock';
@@ -13,6 +21,7 @@ import { ReliabilityModule } from '../../src/reliability.module';
 import type { ReliabilityModuleOptions } from '../../src/reliability-options.interface';
 import { UseResilience } from '../../src/resilience';
 import { RetryService } from '../../src/retry';
+import { ReliabilityTestingModule } from '../../src/testing';
 
 const clock = new FakeClock();
 const calls = { service: 0, route: 0 };
@@ -189,5 +198,71 @@ describe('named retries at bootstrap', () => {
       'retries.typo="HTPP": must be a preset (FAST, STANDARD, DATABASE, HTTP, SLOW)',
     );
     expect(error.message).toContain('retries.HTTP={"maxAttempts":2}: HTTP is a preset\'s name');
+  });
+});
+
+describe('named retries: the declared budget', () => {
+  const down = () => {
+    throw Object.assign(new Error('overloaded'), { status: 503 });
+  };
+
+  /** 200 calls of the name, optionally after an ad-hoc call of the same name with the default budget. */
+  async function storm(adHocFirst: boolean) {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          ReliabilityTestingModule.forRoot({
+            retries: {
+              // Every call may retry once: 100 % of the calls, no reserve.
+              anthropic: { maxAttempts: 2, baseDelay: 0, budget: { ratio: 1, minPerSecond: 0 } },
+            },
+          }),
+        ],
+      }).compile();
+      const retry = moduleRef.get(RetryService);
+      const adHoc = () =>
+        retry
+          .executeWithRetry(down, { maxAttempts: 2, baseDelay: 0, name: 'anthropic' })
+          .catch(() => undefined);
+      if (adHocFirst) await adHoc();
+      for (let i = 0; i < 200; i++) await retry.executeWithRetry(down, 'anthropic').catch(() => undefined);
+      const metrics = retry.getRetryMetrics('anthropic')!;
+      const warnings = warn.mock.calls.map((c) => String(c[0]));
+      await moduleRef.close();
+      return { metrics, warnings };
+    } finally {
+      warn.mockRestore();
+    }
+  }
+
+  it('has its forRoot limits whichever call comes first, and the ad-hoc conflicting call is warned about', async () => {
+    for (const adHocFirst of [false, true]) {
+      const { metrics, warnings } = await storm(adHocFirst);
+      // The default budget (0.2 x calls + 50) would have stopped ~110 of these.
+      expect(metrics.budgetRejections).toBe(0);
+      expect(metrics.attempts - metrics.operations).toBe(adHocFirst ? 201 : 200);
+      expect(warnings).toHaveLength(adHocFirst ? 1 : 0);
+      if (adHocFirst) {
+        expect(warnings[0]).toContain(
+          'keeps { ratio: 1, minPerSecond: 0, windowMs: 10000 } from forRoot({ retries }) ' +
+            'and ignores { ratio: 0.2, minPerSecond: 5, windowMs: 10000 }',
+        );
+      }
+    }
+  });
+
+  it('two entries with one name and different budgets stop boot, naming the second', async () => {
+    const error = await bootError(
+      appModule({
+        retries: {
+          a: { name: 'llm', budget: { ratio: 1 } },
+          b: { name: 'llm', budget: { ratio: 0.5 } },
+        },
+      }),
+    );
+    expect(isReliabilityConfigError(error)).toBe(true);
+    expect(error.message).toContain('retries.b.budget');
+    expect(error.message).toContain('retries.a');
   });
 });

@@ -198,6 +198,27 @@ describe('RouteCall', () => {
     expect(t.handle).toHaveBeenCalledTimes(handled);
   });
 
+  it('answers at once with the upstream error when its Retry-After ends after the total timeout', async () => {
+    const t = setup({
+      totalTimeoutMs: 5_000,
+      retry: { ...RetryService.PresetConfigs.HTTP, name: 'test' },
+    });
+    const upstream = Object.assign(new Error('upstream 503'), {
+      status: 503,
+      headers: { 'retry-after': '30' },
+    });
+    t.setHandler(() => {
+      throw upstream;
+    });
+    const outcome = t.call().catch((e: unknown) => e);
+    await t.clock.advance(0);
+    expect(await outcome).toBe(upstream);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    expect(t.route.metrics.timeouts).toBe(0);
+    await t.clock.advance(31_000);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+  });
+
   it('rejects with 503 and Retry-After once the circuit is open, without calling the handler', async () => {
     const t = setup();
     t.setHandler(() => {

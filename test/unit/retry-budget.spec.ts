@@ -75,6 +75,28 @@ describe('RetryBudget', () => {
     expect(budget.snapshot().calls).toBe(35);
   });
 
+  it('after the wall clock steps back more than a bucket, calls still leave the window', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const budget = new RetryBudget(clock, { ratio: 0.2, minPerSecond: 0, windowMs: 10_000 });
+    for (let i = 0; i < 100; i++) budget.recordCall();
+    await clock.advance(-3_600_000); // NTP stepped the clock back an hour
+    // The calls from before the step are still recent: they count once, then age out.
+    expect(budget.snapshot().calls).toBe(100);
+    for (let minute = 0; minute < 59; minute++) {
+      await clock.advance(60_000);
+      for (let i = 0; i < 100; i++) budget.recordCall();
+      // Only this minute's burst is in the 10 s window, not every burst since the step.
+      expect(budget.snapshot().calls).toBe(100);
+    }
+    await clock.advance(10_000);
+    expect(budget.snapshot()).toEqual({ calls: 0, retries: 0 });
+    // A clock a few ms behind (within a bucket) files into the current bucket.
+    budget.recordCall();
+    await clock.advance(-5);
+    budget.recordCall();
+    expect(budget.snapshot().calls).toBe(2);
+  });
+
   it('keeps its own window when asked for another one', () => {
     const clock = new FakeClock();
     const budget = new RetryBudget(clock, 10_000);

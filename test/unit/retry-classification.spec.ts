@@ -312,6 +312,9 @@ describe('Retry-After', () => {
     ['IMF-fixdate with a leap second', 'Sun, 01 Mar 2026 12:00:60 GMT', 60_000],
     ['rfc850-date', 'Sunday, 01-Mar-26 12:01:00 GMT', 60_000],
     ['rfc850-date more than 50 years ahead is last century', 'Monday, 01-Mar-99 12:00:00 GMT', 0],
+    // RFC 9111 1.2.2: a delta-seconds too large to represent is read as 2^31 s (beyond any cap).
+    ['delta-seconds that overflows a double', '1' + '0'.repeat(306), 2 ** 31 * 1000],
+    ['delta-seconds of 400 digits', '1'.padEnd(400, '0'), 2 ** 31 * 1000],
     ['asctime-date, two-digit day', 'Sun Mar 01 12:00:10 2026', 10_000],
     ['asctime-date, space-padded day', 'Sun Mar  1 12:00:20 2026', 20_000],
     // Not one of the forms: ignored, so the normal backoff applies.
@@ -338,6 +341,19 @@ describe('Retry-After', () => {
 
   it.each(rfc9110)('Retry-After: %s (%j)', (_kind, value, expected) => {
     expect(parseRetryAfter(undefined, value, now)).toBe(expected);
+  });
+
+  it('reads an overflowing retry-after-ms as longer than any cap, not as absent', () => {
+    expect(parseRetryAfter('9'.repeat(400), undefined, now)).toBe(2 ** 31 * 1000);
+  });
+
+  it('reads a two-digit rfc850 year in the century nearest to now (sliding window)', () => {
+    const endOf2099 = Date.parse('2099-12-31T23:59:50Z');
+    expect(parseRetryAfter(undefined, 'Friday, 01-Jan-00 00:00:00 GMT', endOf2099)).toBe(10_000);
+    // 50 years ahead is not "more than 50 years in the future": 2110, not 2010.
+    const in2060 = Date.parse('2060-01-01T00:00:00Z');
+    const delay = parseRetryAfter(undefined, 'Thursday, 01-Jan-10 00:00:00 GMT', in2060);
+    expect(new Date(in2060 + delay!).toISOString()).toBe('2110-01-01T00:00:00.000Z');
   });
 
   it('reads an HTTP date, relative to the clock, never negative', () => {

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
 import { FakeClock, flushMicrotasks } from '../../src/core/clock';
 import { isReliabilityConfigError } from '../../src/core/errors';
@@ -152,6 +153,23 @@ describe('RetryService.executeWithRetry', () => {
     expect(second.calls).toHaveLength(1);
     await clock.advance(1);
     expect(waited.value).toBe('ok');
+  });
+
+  it('HTTP: gives up at once on a Retry-After too large for a number (not read as "none")', async () => {
+    const { clock, retry } = service();
+    const headers: Record<string, string>[] = [
+      { 'retry-after': '1' + '0'.repeat(306) },
+      { 'retry-after-ms': '9'.repeat(400) },
+    ];
+    for (const header of headers) {
+      const far = anthropicError(529, 'overloaded_error', header);
+      const { fn, calls } = failingThen([far, far, far], 'ok');
+      const run = watch(retry.executeWithRetry(fn, { ...RetryService.PresetConfigs.HTTP, name: 'huge' }));
+      await clock.advance(60_000);
+      expect(run.error).toBe(far);
+      expect(calls).toHaveLength(1);
+    }
+    expect(retry.getRetryMetrics('huge')).toMatchObject({ nonRetryableFailures: 2, totalDelayMs: 0 });
   });
 
   it('HTTP: retries an undici connection failure and gives up on a 400 at once', async () => {
@@ -460,5 +478,150 @@ describe('RetryService backoffs and a shared signal', () => {
     } finally {
       listeners.restore();
     }
+  });
+});
+
+describe('RetryService backoffs under one shared caller signal', () => {
+  it('50 concurrent retried calls put one abort listener on it, without a warning; its abort wakes all', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      const clock = new FakeClock();
+      const service = new RetryService(undefined, clock);
+      const batch = new AbortController();
+      const runs = Array.from({ length: 50 }, () =>
+        watch(
+          service.executeWithRetry(
+            () => {
+              throw new Error('down');
+            },
+            { name: 'batch', signal: batch.signal, budget: false, baseDelay: 1_000, jitter: 'none' },
+          ),
+        ),
+      );
+      await clock.advance(1);
+      expect(clock.pendingTimers()).toBe(50);
+      expect(getEventListeners(batch.signal, 'abort').length).toBeLessThanOrEqual(1);
+      const reason = new Error('batch cancelled');
+      batch.abort(reason);
+      await flushMicrotasks();
+      expect(runs.every((r) => r.error === reason)).toBe(true);
+      expect(clock.pendingTimers()).toBe(0);
+      expect(getEventListeners(batch.signal, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('removes the listener when the last sleep under the signal ends normally', async () => {
+    const clock = new FakeClock();
+    const service = new RetryService(undefined, clock);
+    const batch = new AbortController();
+    const runs = Array.from({ length: 50 }, (_, i) =>
+      watch(
+        service.executeWithRetry((attempt) => (attempt === 1 ? Promise.reject(new Error('down')) : i), {
+          signal: batch.signal,
+          budget: false,
+          baseDelay: 1_000 + i,
+          jitter: 'none',
+        }),
+      ),
+    );
+    await clock.advance(1);
+    expect(getEventListeners(batch.signal, 'abort')).toHaveLength(1);
+    await clock.advance(1_047);
+    expect(getEventListeners(batch.signal, 'abort')).toHaveLength(1);
+    await clock.advance(1);
+    expect(runs.map((r) => r.value)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(getEventListeners(batch.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('RetryService named retry with per-call overrides', () => {
+  const overloaded = () => anthropicError(529, 'overloaded_error', { 'retry-after': '30' });
+
+  it("executeWithRetry(fn, 'anthropic', { signal }) gives fn the caller's signal, and its abort ends the backoff", async () => {
+    const clock = new FakeClock();
+    const retry = new RetryService(undefined, clock, {
+      retries: { anthropic: { ...RetryService.PresetConfigs.HTTP, maxAttempts: 3 } },
+    });
+    const caller = new AbortController();
+    const seen: AbortSignal[] = [];
+    const run = watch(
+      retry.executeWithRetry(
+        (_attempt, signal) => {
+          seen.push(signal);
+          throw overloaded();
+        },
+        'anthropic',
+        { signal: caller.signal },
+      ),
+    );
+    await clock.advance(1);
+    expect(seen).toEqual([caller.signal]);
+    const reason = new Error('caller gone');
+    caller.abort(reason);
+    await flushMicrotasks();
+    expect(run.error).toBe(reason);
+    // The backoff's timer is gone; the budget's clock stops its own once idle.
+    await clock.advance(1_000);
+    expect(clock.pendingTimers()).toBe(0);
+    // The named config's name (budget and metrics) still applies.
+    expect(retry.getRetryMetrics('anthropic')).toMatchObject({ operations: 1, aborts: 1 });
+  });
+
+  it('overrides other fields of the named config, and rejects a bad one naming it', async () => {
+    const clock = new FakeClock();
+    const retry = new RetryService(undefined, clock, { retries: { anthropic: 'HTTP' } });
+    const { fn, calls } = failingThen([overloaded(), overloaded()], 'ok');
+    await expect(retry.executeWithRetry(fn, 'anthropic', { maxAttempts: 1 })).rejects.toMatchObject({
+      status: 529,
+    });
+    expect(calls).toHaveLength(1);
+    const bad: unknown = await retry.executeWithRetry(fn, 'anthropic', { maxAttempts: 0 }).catch((e) => e);
+    expect(isReliabilityConfigError(bad)).toBe(true);
+    expect(String((bad as Error).message)).toContain('retry["anthropic"].maxAttempts=0');
+  });
+});
+
+describe('RetryService budget clock', () => {
+  it('files calls without a clock read per call, has no timer when idle, and none after shutdown', async () => {
+    const clock = new FakeClock();
+    const retry = new RetryService(undefined, clock);
+    const hot = { name: 'hot', maxAttempts: 2, baseDelay: 0, budget: { minPerSecond: 0 } };
+    const reads = jest.spyOn(clock, 'now');
+    for (let i = 0; i < 1_000; i++) await retry.executeWithRetry(() => 'ok', hot);
+    // One read to start the coarse clock, not one per call.
+    expect(reads.mock.calls.length).toBeLessThan(10);
+    reads.mockRestore();
+    expect(clock.pendingTimers()).toBe(1);
+    // Calls keep coming: the timer keeps refreshing the time.
+    for (let step = 0; step < 40; step++) {
+      await clock.advance(250);
+      await retry.executeWithRetry(() => 'ok', hot);
+    }
+    expect(clock.pendingTimers()).toBe(1);
+    // Idle: the next refresh sees no call and stops the timer.
+    await clock.advance(500);
+    expect(clock.pendingTimers()).toBe(0);
+    // After an hour idle, calls are filed at the real time, not at the time cached before the idle
+    // spell (they would leave the window at once): 11 calls allow 2.2 retries.
+    await clock.advance(3_600_000);
+    for (let i = 0; i < 10; i++) await retry.executeWithRetry(() => 'ok', hot);
+    const { fn } = failingThen([new Error('down')], 'ok');
+    const failing = watch(retry.executeWithRetry(fn, hot));
+    await clock.advance(0);
+    expect(failing.value).toBe('ok');
+    expect(retry.getRetryMetrics('hot')!.budgetRejections).toBe(0);
+    expect(clock.pendingTimers()).toBe(1);
+    retry.beforeApplicationShutdown();
+    expect(clock.pendingTimers()).toBe(0);
+    await retry.executeWithRetry(() => 'ok', hot);
+    expect(clock.pendingTimers()).toBe(0);
   });
 });

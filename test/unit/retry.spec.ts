@@ -231,6 +231,40 @@ describe('retry(): backoff and outcome', () => {
     expect(calls).toHaveLength(3);
   });
 
+  it('gives up at once, without taking from the budget, when the asked wait ends after deadlineAt', async () => {
+    const clock = new FakeClock();
+    const stats = createRetryStats();
+    const budgetState = new RetryBudget(clock);
+    const asked = Object.assign(transient(), { wait: 30_000 });
+    const { fn, calls } = failingThen([asked], 'ok');
+    const options = {
+      ...noJitter,
+      maxAttempts: 4,
+      retryAfterMs: (e: unknown) => (e as { wait: number }).wait,
+      deadlineAt: clock.now() + 5_000,
+      stats,
+      budgetState,
+    };
+    const run = watch(retry(fn, options, clock));
+    await clock.advance(0);
+    expect(run.error).toBe(asked);
+    expect(getRetryAttempts(asked)).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(stats).toMatchObject({ nonRetryableFailures: 1, budgetRejections: 0, totalDelayMs: 0 });
+    expect(budgetState.snapshot()).toEqual({ calls: 1, retries: 0 });
+    // A wait that ends before the deadline is taken, and so is a plain backoff (nothing was asked).
+    const near = Object.assign(transient(), { wait: 4_000 });
+    const second = failingThen([near, transient()], 'ok');
+    const waited = watch(retry(second.fn, { ...options, deadlineAt: clock.now() + 5_000 }, clock));
+    await clock.advance(4_000 + 400 + 200);
+    expect(waited.value).toBe('ok');
+    expect(second.calls).toHaveLength(3);
+  });
+
+  it('rejects a deadlineAt that is not a time, naming it', () => {
+    expect(() => createRetryPolicy({ deadlineAt: NaN })).toThrow('retry["default"].deadlineAt=NaN');
+  });
+
   it('retryAfterJitterMs adds up to 10 % of the asked delay, at most 1 s, never less than nothing', () => {
     fc.assert(
       fc.property(
