@@ -22,6 +22,8 @@ export default async function globalSetup(): Promise<void> {
   // Workers are forked after the global setup, so they inherit this.
   process.env[SHARED_SERVER_ENV] = server.url();
   if (process.env.RELIABILITY_TEST_VERBOSE) {
-    console.log(`\nembedded postgres on port ${server.port}, ready in ${Math.round(performance.now() - started)} ms`);
+    console.log(
+      `\nembedded postgres on port ${server.port}, ready in ${Math.round(performance.now() - started)} ms`,
+    );
   }
 }
