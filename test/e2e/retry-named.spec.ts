@@ -3,15 +3,7 @@
  * from `executeWithRetry(fn, 'anthropic')` and from `@UseResilience({ retry: 'anthropic' })`, one
  * budget and one metrics entry per name, and bad or unknown names stopping boot.
  */
-import {
-  Controller,
-  Get,
-  HttpException,
-  INestApplication,
-  Logger,
-  Module,
-  Type,
-} from '@nestjs/common';
+import { Controller, Get, HttpException, INestApplication, Logger, Module, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FakeClock } from '../../src/core/clock';
