@@ -7,6 +7,7 @@ import { canTransition } from './circuit-breaker-states.js';
 import { tripReason } from './circuit-breaker-strategy.js';
 import { TimedCall } from './circuit-breaker-timed-call.js';
 import { isTimeoutLike } from './error-shapes.js';
+import { isCallersOwn } from './failure-classification.js';
 import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from './errors.js';
 import { RollingWindow } from './rolling-window.js';
 import type { Deadline } from './timeout.js';
@@ -553,10 +554,13 @@ export class CircuitBreaker {
   /**
    * Whether an error counts against this circuit. Another circuit's `CircuitOpenError` never does,
    * whatever `isFailure` says: that circuit is protecting its dependency, and counting its fast
-   * rejections here would keep this circuit open after the dependency has recovered.
+   * rejections here would keep this circuit open after the dependency has recovered. Nor does an
+   * error marked as the caller's own (a route handler's own 4xx): one client's 429s must not open
+   * the circuit for every client.
    */
   private isCounted(error: unknown): boolean {
     if (isCircuitOpenError(error) && error.circuit !== this.name) return false;
+    if (isCallersOwn(error)) return false;
     try {
       return this.settings.isFailure(error) !== false;
     } catch {

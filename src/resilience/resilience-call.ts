@@ -2,6 +2,7 @@ import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import type { Clock } from '../core/clock.js';
 import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
+import { markCallersOwn } from '../core/failure-classification.js';
 import { isRetryPolicy } from '../core/retry.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
@@ -143,11 +144,19 @@ export class RouteCall implements Unsubscribable {
 
   // ---- the handler's Observable -------------------------------------------------------
 
-  /** A handler error after part of the response went out cannot be retried or replaced. */
+  /**
+   * A handler error after part of the response went out cannot be retried or replaced. The
+   * handler's own HttpException 4xx (whatever its status, 429 included) is its answer to this
+   * client, not a dependency's failure: the route's circuit does not count it, its retry does not
+   * run the handler again.
+   */
   private onHandlerError(error: unknown): void {
     if (this.host.isHeadersSent(this.context.getArgByIndex(1))) {
       markUnretryable(error);
       this.host.onStreamed(this.route);
+    } else if (isClientError(error) && !isOwnTimeout(error)) {
+      markUnretryable(error);
+      markCallersOwn(error);
     }
   }
 

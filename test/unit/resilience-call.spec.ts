@@ -6,6 +6,7 @@
 import {
   BadRequestException,
   GatewayTimeoutException,
+  HttpException,
   InternalServerErrorException,
   ServiceUnavailableException,
 } from '@nestjs/common';
@@ -587,5 +588,48 @@ describe('RouteCall: a late value from a timed-out attempt', () => {
 
   it('fails when every attempt timed out, even though attempt 1 finished later', async () => {
     expect(await runWith([150, 300])).toMatchObject({ error: 'TimeoutError', calls: 2 });
+  });
+});
+
+// One client's own 429s (the handler's per-client rate limit) must not open the route's circuit
+// for every client, nor make the route's retry run the handler again.
+describe("RouteCall: the handler's own HttpException 4xx", () => {
+  const routeRetry = {
+    ...RETRY,
+    maxAttempts: 2,
+    name: 'test',
+    // As the explorer builds it.
+    retryIf: (e: unknown) => !isUnretryable(e) && isRetryableError(e),
+  };
+
+  it.each([429, 408, 425, 404])(
+    '%i: passed to the client, neither counted by the circuit nor retried',
+    async (status) => {
+      const t = setup({ retry: routeRetry, fallback: () => 'fallback' });
+      const own = new HttpException('Too many requests from this API key', status);
+      t.setHandler(() => Promise.reject(own));
+      for (let i = 0; i < 5; i++) {
+        const { outcome } = t.start();
+        await t.clock.advance(10);
+        expect(await outcome).toBe(own);
+      }
+      expect(t.handle).toHaveBeenCalledTimes(5);
+      const m = t.circuits.get('test')!.metrics();
+      expect(m).toMatchObject({ state: 'CLOSED', failures: 0, inFlight: 0 });
+      expect(m.totals).toMatchObject({ failures: 0, ignored: 5 });
+      expect(t.route.metrics.snapshot()).toMatchObject({ clientErrors: 5, failures: 0, retries: 0 });
+      t.setHandler(() => 'real answer');
+      await expect(t.start().outcome).resolves.toBe('real answer');
+    },
+  );
+
+  it("a dependency's plain error with status 429 is still transient: retried and counted", async () => {
+    const t = setup({ retry: routeRetry });
+    t.setHandler(() => Promise.reject(Object.assign(new Error('upstream rate limit'), { status: 429 })));
+    const { outcome } = t.start();
+    await t.clock.advance(10);
+    expect(await outcome).toMatchObject({ status: 429 });
+    expect(t.handle).toHaveBeenCalledTimes(2);
+    expect(t.circuits.get('test')!.metrics().totals).toMatchObject({ failures: 2 });
   });
 });
