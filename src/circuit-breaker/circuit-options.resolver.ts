@@ -25,6 +25,7 @@ const PARSERS: Record<NumericKey, Parser<number>> = {
   halfOpenMaxCalls: intAtLeast(1),
   slowCallThreshold: positiveDurationMs,
   slowCallRate: ratio,
+  externalTimeout: durationMs,
 };
 const KNOWN = [...Object.keys(PARSERS), 'isFailure'];
 

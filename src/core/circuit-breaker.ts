@@ -402,9 +402,11 @@ export class CircuitBreaker {
     if (this.state !== 'HALF_OPEN') return false;
     if (this.probesInFlight + this.probeSuccesses >= this.settings.halfOpenMaxCalls) {
       // A probe that never answers would hold its slot for ever and keep the circuit half-open. It
-      // counts as stuck once its own timeout has passed (with `timeout: 0`, after resetTimeout),
-      // never earlier: a slow but healthy probe must still be able to close the circuit.
-      const limit = this.settings.timeout > 0 ? this.settings.timeout : this.settings.resetTimeout;
+      // counts as stuck once its own timeout has passed (the circuit's, else the one its caller
+      // enforces, else resetTimeout), never earlier: a slow but healthy probe must still be able
+      // to close the circuit.
+      const s = this.settings;
+      const limit = s.timeout > 0 ? s.timeout : s.externalTimeout > 0 ? s.externalTimeout : s.resetTimeout;
       if (this.probesInFlight > 0 && now - this.oldestProbeStart() >= limit) {
         this.transition('OPEN', now, 'probe-stuck');
       }
