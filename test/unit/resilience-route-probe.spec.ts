@@ -54,7 +54,7 @@ describe('A route circuit with the default timeouts', () => {
       const context = { getArgByIndex: (i: number) => [req, res][i] } as never;
       const next = { handle: () => defer(() => from(Promise.resolve().then(() => handler()))) };
       return new RouteCall(host, route, context, next).run().then(
-        (value) => ({ value }),
+        (value): { value?: unknown; error?: unknown } => ({ value }),
         (error: unknown) => ({ error }),
       );
     };
