@@ -46,6 +46,8 @@ export class RouteCall implements Unsubscribable {
   attempts = 0;
   settled = false;
   private total: AbortScope | undefined = undefined;
+  /** Without a total timeout: the request's scope for the retry's backoff, made on first need. */
+  private backoffScope: AbortScope | undefined = undefined;
   private current: AbortScope | undefined = undefined;
   private inCircuit: CircuitAttempt | undefined = undefined;
   private started = 0;
@@ -131,7 +133,20 @@ export class RouteCall implements Unsubscribable {
     this.settled = true;
     const reason = (this.abandoned = new DOMException('The request was abandoned', 'AbortError'));
     this.total?.abort(reason);
+    this.backoffScope?.abort(reason);
     this.current?.abort(reason);
+  }
+
+  /**
+   * @internal The signal the retry sleeps on when the route has no total timeout: `undefined`
+   * until an attempt has run (nothing can be sleeping before that), so a request that succeeds at
+   * once makes no AbortController. Aborted when the client goes away.
+   */
+  backoffSignal(now = false): AbortSignal | undefined {
+    if (this.attempts === 0 && !now) return undefined;
+    const scope = (this.backoffScope ??= new AbortScope());
+    if (this.abandoned !== undefined) scope.abort(this.abandoned);
+    return scope.signal;
   }
 
   /** Nobody waits for the answer: no fallback, no mapping, no Retry-After header on a closed response. */
@@ -170,7 +185,7 @@ export class RouteCall implements Unsubscribable {
     // "the module's budget": say `false` explicitly.
     const config =
       this.total === undefined
-        ? retry
+        ? withBackoffSignal(retry, this)
         : {
             ...retry,
             signal: this.total.signal,
@@ -298,6 +313,34 @@ export class RouteCall implements Unsubscribable {
 }
 
 const ROUTE_CALL = Symbol('nestjs-reliability.route-call');
+
+/** Per route policy: a prototype whose `signal` is the call's {@link RouteCall.backoffSignal}. */
+const BACKOFF_PROTOTYPES = new WeakMap<object, object>();
+
+/**
+ * The route's retry policy, with a signal that the client's leaving aborts, so that it wakes a
+ * pending backoff. A ready policy (what the explorer builds) is read field by field, so one
+ * object per request that inherits from it is enough, and its signal is made only when the retry
+ * asks for it after a failure. A plain config is merged on every call anyway: it gets the signal
+ * now.
+ */
+function withBackoffSignal(retry: RetryConfig, call: RouteCall): RetryConfig {
+  if (!isRetryPolicy(retry)) return { ...retry, signal: call.backoffSignal(true) };
+  let proto = BACKOFF_PROTOTYPES.get(retry);
+  if (proto === undefined) {
+    proto = Object.create(retry, {
+      signal: {
+        get(this: { [ROUTE_CALL]: RouteCall }) {
+          return this[ROUTE_CALL].backoffSignal();
+        },
+      },
+    }) as object;
+    BACKOFF_PROTOTYPES.set(retry, proto);
+  }
+  const config = Object.create(proto) as { [ROUTE_CALL]: RouteCall };
+  config[ROUTE_CALL] = call;
+  return config as unknown as RetryConfig;
+}
 
 /**
  * Nest's HTTP layer awaits the interceptor's last value and never unsubscribes when the client goes
