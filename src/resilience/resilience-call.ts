@@ -65,7 +65,7 @@ export class RouteCall implements Unsubscribable {
     const { route, host } = this;
     route.metrics.requests++;
     this.started = host.clock.now();
-    watchClient(this, this.context.getArgByIndex(1));
+    watchClient(this, this.context.getArgByIndex(1), this.context.getArgByIndex(0));
     let pipeline: Promise<unknown>;
     if (route.totalTimeoutMs > 0) {
       const total = (this.total = new AbortScope());
@@ -342,21 +342,64 @@ function withBackoffSignal(retry: RetryConfig, call: RouteCall): RetryConfig {
   return config as unknown as RetryConfig;
 }
 
+/** The listener a queued response put on its socket, removed when the response closes. */
+const SOCKET_WATCH = Symbol('nestjs-reliability.socket-watch');
+
+interface Emitter {
+  on(event: string, listener: () => void): unknown;
+  removeListener(event: string, listener: () => void): unknown;
+}
+
+interface WatchedResponse {
+  on?: unknown;
+  socket?: unknown;
+  writableFinished?: boolean;
+  [ROUTE_CALL]?: RouteCall;
+  [SOCKET_WATCH]?: { socket: Emitter; listener: () => void };
+}
+
 /**
  * Nest's HTTP layer awaits the interceptor's last value and never unsubscribes when the client goes
  * away, so the call listens for the raw response's `close` itself (`reply.raw` on Fastify). One
  * shared listener, reading the call from the response, keeps the hot path free of closures.
+ *
+ * A pipelined request queued behind another has no socket yet, and its response's `close` never
+ * fires if the client leaves before its turn: such a call also listens for the socket's `close`,
+ * until its response closes (so that a keep-alive socket collects no listeners).
  */
-function watchClient(call: RouteCall, response: unknown): void {
-  const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as
-    { on?: unknown; [ROUTE_CALL]?: RouteCall } | undefined;
+function watchClient(call: RouteCall, response: unknown, request: unknown): void {
+  const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as WatchedResponse | undefined;
   if (raw === undefined || raw === null || typeof raw.on !== 'function') return;
   raw[ROUTE_CALL] = call;
   (raw.on as (event: string, listener: () => void) => void).call(raw, 'close', onResponseClose);
+  if (raw.socket === null) watchQueued(call, raw, request);
+}
+
+function watchQueued(call: RouteCall, raw: WatchedResponse, request: unknown): void {
+  const req = request as { raw?: { socket?: unknown }; socket?: unknown } | undefined;
+  const socket = (req?.raw?.socket ?? req?.socket) as Partial<Emitter> | null | undefined;
+  if (
+    socket === undefined ||
+    socket === null ||
+    typeof socket.on !== 'function' ||
+    typeof socket.removeListener !== 'function'
+  ) {
+    return;
+  }
+  const listener = (): void => {
+    if (!call.settled && raw.writableFinished !== true) call.unsubscribe();
+  };
+  raw[SOCKET_WATCH] = { socket: socket as Emitter, listener };
+  socket.on('close', listener);
 }
 
 /** `close` fires after every response; only one that closed unfinished means the client left. */
-function onResponseClose(this: { writableFinished?: boolean; [ROUTE_CALL]?: RouteCall }): void {
+function onResponseClose(this: WatchedResponse): void {
+  const watch = this[SOCKET_WATCH];
+  if (watch !== undefined) {
+    this[SOCKET_WATCH] = undefined;
+    watch.socket.removeListener('close', watch.listener);
+  }
   const call = this[ROUTE_CALL];
   if (call !== undefined && !call.settled && this.writableFinished !== true) call.unsubscribe();
 }
