@@ -37,6 +37,14 @@ export interface CircuitOptions {
    */
   slowCallRate?: number;
   /**
+   * A timeout that the caller enforces around each call, in ms (`@UseResilience` routes set their
+   * attempt timeout here); 0 = none. The circuit does not time calls by it: a half-open probe
+   * counts as stuck only once this has passed (when `timeout` is 0; with neither, after
+   * `resetTimeout`).
+   * @default 0
+   */
+  externalTimeout?: number;
+  /**
    * Decides whether an error counts against the circuit. An error that does not count passes
    * through unchanged and is not served a fallback.
    * @default defaultIsFailure (timeouts, network errors and 5xx count; 4xx but 408/425/429, `retryable: false`, `isClientError` and aborts do not)

@@ -37,8 +37,12 @@ export class CircuitBreakerService implements OnApplicationShutdown {
   private readonly circuitsOption: Record<string, unknown> | undefined;
   private readonly byOptions = new WeakMap<object, CircuitBreakerSettings>();
   private readonly clock: Clock;
-  /** The last options object a circuit's later call passed, already checked against it. */
-  private readonly seenOptions = new WeakMap<CircuitBreaker, object>();
+  /**
+   * The last options object each circuit's later call passed, already checked (matched or warned
+   * about): the next call with the same object costs one lookup. Keyed by circuit, so that a call
+   * site passing a fresh literal each time adds no entry per call.
+   */
+  private readonly checkedOptions = new WeakMap<CircuitBreaker, object>();
   /** Circuits already warned about conflicting options: one warning each. */
   private readonly warned = new WeakSet<CircuitBreaker>();
   /** Circuits made by a manual command that have not run a call yet: their first call's options still apply. */
@@ -88,10 +92,13 @@ export class CircuitBreakerService implements OnApplicationShutdown {
   ): Promise<T> {
     let breaker = this.registry.get(name);
     try {
+      // Read on every call, so checked on every call (not only when the options are resolved).
+      const signal = options?.signal;
+      if (signal !== undefined && typeof signal !== 'boolean') throw invalidSignal(name, signal);
       if (breaker === undefined) breaker = this.create(name, options);
       else if (this.provisionalCount > 0 && this.provisional.has(breaker)) {
         breaker = this.firstCall(name, breaker, options);
-      } else if (options !== undefined && this.seenOptions.get(breaker) !== options) {
+      } else if (options !== undefined && this.checkedOptions.get(breaker) !== options) {
         this.checkLaterOptions(name, breaker, options);
       }
     } catch (error) {
@@ -193,8 +200,11 @@ export class CircuitBreakerService implements OnApplicationShutdown {
    * circuit's (after forRoot, which wins over any call's options).
    */
   private checkLaterOptions(name: string, breaker: CircuitBreaker, options: CircuitOptions): void {
-    this.seenOptions.set(breaker, options);
-    if (this.warned.has(breaker) || optionsMatchLive(options, breaker.settings)) return;
+    this.checkedOptions.set(breaker, options);
+    if (this.warned.has(breaker)) return;
+    // A field that forRoot sets for this circuit wins over any call's: it cannot conflict.
+    const configured = this.configured.has(name) ? this.circuitsOption?.[name] : undefined;
+    if (optionsMatchLive(options, breaker.settings, configured as object | undefined)) return;
     let diffs: string[];
     try {
       diffs = circuitSettingsDiff(this.settingsFor(name, options), breaker.settings, options);
@@ -267,6 +277,12 @@ export class CircuitBreakerService implements OnApplicationShutdown {
         : `; probing again in ${breaker.settings.resetTimeout} ms`;
     this.logger.warn(`${message}${counts}${until}`);
   }
+}
+
+function invalidSignal(name: string, value: unknown): ReliabilityConfigError {
+  return new ReliabilityConfigError([
+    { field: `execute("${name}") options.signal`, value, expected: 'must be true or false' },
+  ]);
 }
 
 function describe(error: unknown): string {

@@ -25,6 +25,7 @@ const PARSERS: Record<NumericKey, Parser<number>> = {
   halfOpenMaxCalls: intAtLeast(1),
   slowCallThreshold: positiveDurationMs,
   slowCallRate: ratio,
+  externalTimeout: durationMs,
 };
 const KNOWN = [...Object.keys(PARSERS), 'isFailure'];
 
@@ -150,14 +151,20 @@ export function circuitSettingsDiff(
 
 /**
  * True when the options of one call agree with a live circuit's settings, checked cheaply: every
- * option given equals the live value. (forRoot precedence and string values are not applied, so
- * `false` only means "look closer".)
+ * option given equals the live value, or is one that `configured` (the circuit's forRoot options,
+ * which win) sets. (String values are not parsed, so `false` only means "look closer".)
  */
-export function optionsMatchLive(options: object, live: CircuitBreakerSettings): boolean {
+export function optionsMatchLive(
+  options: object,
+  live: CircuitBreakerSettings,
+  configured?: object,
+): boolean {
   const given = options as Record<string, unknown>;
+  const fixed = configured as Record<string, unknown> | undefined;
   for (const key in given) {
     const raw = given[key];
     if (raw === undefined || key === 'signal') continue;
+    if (fixed !== undefined && fixed[key] !== undefined) continue;
     const current = (live as unknown as Record<string, unknown>)[key];
     if (raw === current) continue;
     if (

@@ -24,6 +24,11 @@ export interface CircuitBreakerSettings {
   readonly slowCallThreshold: number;
   /** Slow-call rate in (0, 1] that opens the circuit; 0 = off. @default 0 */
   readonly slowCallRate: number;
+  /**
+   * A timeout that the caller enforces around each call, in ms (a route's attempt timeout); 0 =
+   * none. The circuit does not time calls by it: it only tells a stuck half-open probe. @default 0
+   */
+  readonly externalTimeout: number;
   /** Whether an error counts against the circuit. @default defaultIsFailure */
   readonly isFailure: (error: unknown) => boolean;
 }
@@ -39,5 +44,6 @@ export const DEFAULT_CIRCUIT_SETTINGS: CircuitBreakerSettings = Object.freeze({
   halfOpenMaxCalls: 1,
   slowCallThreshold: 0,
   slowCallRate: 0,
+  externalTimeout: 0,
   isFailure: defaultIsFailure,
 });

@@ -7,6 +7,7 @@ import { canTransition } from './circuit-breaker-states.js';
 import { tripReason } from './circuit-breaker-strategy.js';
 import { TimedCall } from './circuit-breaker-timed-call.js';
 import { isTimeoutLike } from './error-shapes.js';
+import { isCallersOwn } from './failure-classification.js';
 import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from './errors.js';
 import { RollingWindow } from './rolling-window.js';
 import type { Deadline } from './timeout.js';
@@ -401,9 +402,11 @@ export class CircuitBreaker {
     if (this.state !== 'HALF_OPEN') return false;
     if (this.probesInFlight + this.probeSuccesses >= this.settings.halfOpenMaxCalls) {
       // A probe that never answers would hold its slot for ever and keep the circuit half-open. It
-      // counts as stuck once its own timeout has passed (with `timeout: 0`, after resetTimeout),
-      // never earlier: a slow but healthy probe must still be able to close the circuit.
-      const limit = this.settings.timeout > 0 ? this.settings.timeout : this.settings.resetTimeout;
+      // counts as stuck once its own timeout has passed (the circuit's, else the one its caller
+      // enforces, else resetTimeout), never earlier: a slow but healthy probe must still be able
+      // to close the circuit.
+      const s = this.settings;
+      const limit = s.timeout > 0 ? s.timeout : s.externalTimeout > 0 ? s.externalTimeout : s.resetTimeout;
       if (this.probesInFlight > 0 && now - this.oldestProbeStart() >= limit) {
         this.transition('OPEN', now, 'probe-stuck');
       }
@@ -553,10 +556,13 @@ export class CircuitBreaker {
   /**
    * Whether an error counts against this circuit. Another circuit's `CircuitOpenError` never does,
    * whatever `isFailure` says: that circuit is protecting its dependency, and counting its fast
-   * rejections here would keep this circuit open after the dependency has recovered.
+   * rejections here would keep this circuit open after the dependency has recovered. Nor does an
+   * error marked as the caller's own (a route handler's own 4xx): one client's 429s must not open
+   * the circuit for every client.
    */
   private isCounted(error: unknown): boolean {
     if (isCircuitOpenError(error) && error.circuit !== this.name) return false;
+    if (isCallersOwn(error)) return false;
     try {
       return this.settings.isFailure(error) !== false;
     } catch {

@@ -29,3 +29,25 @@ export function defaultIsFailure(error: unknown): boolean {
   if (status !== undefined && status >= 100 && status < 500) return TRANSIENT_CLIENT_STATUSES.has(status);
   return true;
 }
+
+/** Errors their thrower says are its caller's, never a dependency's (see {@link markCallersOwn}). */
+const CALLERS_OWN = new WeakSet<object>();
+
+/**
+ * @internal Marks `error` as the caller's own answer rather than a dependency's failure: a route
+ * handler's own `HttpException` 4xx (its own rate limit's 429 included). No circuit counts it,
+ * whatever `isFailure` says.
+ */
+export function markCallersOwn(error: unknown): void {
+  if ((typeof error === 'object' && error !== null) || typeof error === 'function') {
+    CALLERS_OWN.add(error as object);
+  }
+}
+
+/** @internal True for an error passed to {@link markCallersOwn}. */
+export function isCallersOwn(error: unknown): boolean {
+  return (
+    ((typeof error === 'object' && error !== null) || typeof error === 'function') &&
+    CALLERS_OWN.has(error as object)
+  );
+}

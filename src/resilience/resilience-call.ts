@@ -2,6 +2,7 @@ import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import type { Clock } from '../core/clock.js';
 import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
+import { markCallersOwn } from '../core/failure-classification.js';
 import { isRetryPolicy } from '../core/retry.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
@@ -45,6 +46,8 @@ export class RouteCall implements Unsubscribable {
   attempts = 0;
   settled = false;
   private total: AbortScope | undefined = undefined;
+  /** Without a total timeout: the request's scope for the retry's backoff, made on first need. */
+  private backoffScope: AbortScope | undefined = undefined;
   private current: AbortScope | undefined = undefined;
   private inCircuit: CircuitAttempt | undefined = undefined;
   private started = 0;
@@ -62,7 +65,7 @@ export class RouteCall implements Unsubscribable {
     const { route, host } = this;
     route.metrics.requests++;
     this.started = host.clock.now();
-    watchClient(this, this.context.getArgByIndex(1));
+    watchClient(this, this.context.getArgByIndex(1), this.context.getArgByIndex(0));
     let pipeline: Promise<unknown>;
     if (route.totalTimeoutMs > 0) {
       const total = (this.total = new AbortScope());
@@ -130,7 +133,20 @@ export class RouteCall implements Unsubscribable {
     this.settled = true;
     const reason = (this.abandoned = new DOMException('The request was abandoned', 'AbortError'));
     this.total?.abort(reason);
+    this.backoffScope?.abort(reason);
     this.current?.abort(reason);
+  }
+
+  /**
+   * @internal The signal the retry sleeps on when the route has no total timeout: `undefined`
+   * until an attempt has run (nothing can be sleeping before that), so a request that succeeds at
+   * once makes no AbortController. Aborted when the client goes away.
+   */
+  backoffSignal(now = false): AbortSignal | undefined {
+    if (this.attempts === 0 && !now) return undefined;
+    const scope = (this.backoffScope ??= new AbortScope());
+    if (this.abandoned !== undefined) scope.abort(this.abandoned);
+    return scope.signal;
   }
 
   /** Nobody waits for the answer: no fallback, no mapping, no Retry-After header on a closed response. */
@@ -143,11 +159,19 @@ export class RouteCall implements Unsubscribable {
 
   // ---- the handler's Observable -------------------------------------------------------
 
-  /** A handler error after part of the response went out cannot be retried or replaced. */
+  /**
+   * A handler error after part of the response went out cannot be retried or replaced. The
+   * handler's own HttpException 4xx (whatever its status, 429 included) is its answer to this
+   * client, not a dependency's failure: the route's circuit does not count it, its retry does not
+   * run the handler again.
+   */
   private onHandlerError(error: unknown): void {
     if (this.host.isHeadersSent(this.context.getArgByIndex(1))) {
       markUnretryable(error);
       this.host.onStreamed(this.route);
+    } else if (isClientError(error) && !isOwnTimeout(error)) {
+      markUnretryable(error);
+      markCallersOwn(error);
     }
   }
 
@@ -161,7 +185,7 @@ export class RouteCall implements Unsubscribable {
     // "the module's budget": say `false` explicitly.
     const config =
       this.total === undefined
-        ? retry
+        ? withBackoffSignal(retry, this)
         : {
             ...retry,
             signal: this.total.signal,
@@ -295,21 +319,92 @@ export class RouteCall implements Unsubscribable {
 
 const ROUTE_CALL = Symbol('nestjs-reliability.route-call');
 
+/** Per route policy: a prototype whose `signal` is the call's {@link RouteCall.backoffSignal}. */
+const BACKOFF_PROTOTYPES = new WeakMap<object, object>();
+
+/**
+ * The route's retry policy, with a signal that the client's leaving aborts, so that it wakes a
+ * pending backoff. A ready policy (what the explorer builds) is read field by field, so one
+ * object per request that inherits from it is enough, and its signal is made only when the retry
+ * asks for it after a failure. A plain config is merged on every call anyway: it gets the signal
+ * now.
+ */
+function withBackoffSignal(retry: RetryConfig, call: RouteCall): RetryConfig {
+  if (!isRetryPolicy(retry)) return { ...retry, signal: call.backoffSignal(true) };
+  let proto = BACKOFF_PROTOTYPES.get(retry);
+  if (proto === undefined) {
+    proto = Object.create(retry, {
+      signal: {
+        get(this: { [ROUTE_CALL]: RouteCall }) {
+          return this[ROUTE_CALL].backoffSignal();
+        },
+      },
+    }) as object;
+    BACKOFF_PROTOTYPES.set(retry, proto);
+  }
+  const config = Object.create(proto) as { [ROUTE_CALL]: RouteCall };
+  config[ROUTE_CALL] = call;
+  return config as unknown as RetryConfig;
+}
+
+/** The listener a queued response put on its socket, removed when the response closes. */
+const SOCKET_WATCH = Symbol('nestjs-reliability.socket-watch');
+
+interface Emitter {
+  on(event: string, listener: () => void): unknown;
+  removeListener(event: string, listener: () => void): unknown;
+}
+
+interface WatchedResponse {
+  on?: unknown;
+  socket?: unknown;
+  writableFinished?: boolean;
+  [ROUTE_CALL]?: RouteCall;
+  [SOCKET_WATCH]?: { socket: Emitter; listener: () => void };
+}
+
 /**
  * Nest's HTTP layer awaits the interceptor's last value and never unsubscribes when the client goes
  * away, so the call listens for the raw response's `close` itself (`reply.raw` on Fastify). One
  * shared listener, reading the call from the response, keeps the hot path free of closures.
+ *
+ * A pipelined request queued behind another has no socket yet, and its response's `close` never
+ * fires if the client leaves before its turn: such a call also listens for the socket's `close`,
+ * until its response closes (so that a keep-alive socket collects no listeners).
  */
-function watchClient(call: RouteCall, response: unknown): void {
-  const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as
-    { on?: unknown; [ROUTE_CALL]?: RouteCall } | undefined;
+function watchClient(call: RouteCall, response: unknown, request: unknown): void {
+  const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as WatchedResponse | undefined;
   if (raw === undefined || raw === null || typeof raw.on !== 'function') return;
   raw[ROUTE_CALL] = call;
   (raw.on as (event: string, listener: () => void) => void).call(raw, 'close', onResponseClose);
+  if (raw.socket === null) watchQueued(call, raw, request);
+}
+
+function watchQueued(call: RouteCall, raw: WatchedResponse, request: unknown): void {
+  const req = request as { raw?: { socket?: unknown }; socket?: unknown } | undefined;
+  const socket = (req?.raw?.socket ?? req?.socket) as Partial<Emitter> | null | undefined;
+  if (
+    socket === undefined ||
+    socket === null ||
+    typeof socket.on !== 'function' ||
+    typeof socket.removeListener !== 'function'
+  ) {
+    return;
+  }
+  const listener = (): void => {
+    if (!call.settled && raw.writableFinished !== true) call.unsubscribe();
+  };
+  raw[SOCKET_WATCH] = { socket: socket as Emitter, listener };
+  socket.on('close', listener);
 }
 
 /** `close` fires after every response; only one that closed unfinished means the client left. */
-function onResponseClose(this: { writableFinished?: boolean; [ROUTE_CALL]?: RouteCall }): void {
+function onResponseClose(this: WatchedResponse): void {
+  const watch = this[SOCKET_WATCH];
+  if (watch !== undefined) {
+    this[SOCKET_WATCH] = undefined;
+    watch.socket.removeListener('close', watch.listener);
+  }
   const call = this[ROUTE_CALL];
   if (call !== undefined && !call.settled && this.writableFinished !== true) call.unsubscribe();
 }

@@ -13,7 +13,10 @@ export interface ResilienceRoute {
   /** The circuit, retry-budget and metrics name. */
   readonly name: string;
   readonly breaker: boolean;
-  /** Passed to the circuit on first use; its `timeout` is 0, the attempt timeout is ours. */
+  /**
+   * Passed to the circuit on first use; its `timeout` is 0, the attempt timeout is ours (and its
+   * `externalTimeout`, so that a slow probe is not taken for a stuck one).
+   */
   readonly circuitOptions: CircuitOptions;
   /**
    * True when `forRoot({ circuits })` gives this circuit a timeout of its own: the breaker then

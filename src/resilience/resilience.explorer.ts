@@ -122,18 +122,25 @@ export class ResilienceExplorer implements OnModuleInit {
       !breaker || forRootTimeout !== undefined
         ? 0
         : (o.circuit?.timeout ?? this.config.circuitBreaker.timeout);
+    const timeoutMs = o.timeoutMs ?? defaultTimeout;
+    const totalTimeoutMs = o.totalTimeoutMs ?? 0;
     return {
       id,
       name,
       breaker,
       // Otherwise the attempt timeout sits inside the breaker and is enforced here, with a lazily
       // created signal: the circuit's own timer would add an AbortController per call.
-      circuitOptions: { ...o.circuit, timeout: 0 },
+      // The circuit still needs that timeout to tell a stuck probe from a slow one.
+      circuitOptions: {
+        ...o.circuit,
+        timeout: 0,
+        externalTimeout: timeoutMs > 0 ? timeoutMs : totalTimeoutMs,
+      },
       circuitTimes,
       retry: retryScope === 'never' ? undefined : this.retryConfig(o, name),
       retryScope,
-      timeoutMs: o.timeoutMs ?? defaultTimeout,
-      totalTimeoutMs: o.totalTimeoutMs ?? 0,
+      timeoutMs,
+      totalTimeoutMs,
       fallback: fallbackOn ? (o.fallback ?? (() => fallbackResponse)) : undefined,
       fallbackIf: fallbackOn ? o.fallbackIf : undefined,
       fallbackStatus: o.fallbackStatus ?? 200,

@@ -29,6 +29,8 @@ interface InFlight {
   readonly socket: Socket;
   readonly res: ServerResponse;
   cut: boolean;
+  /** Ends the request's tracking (its response finished or closed, or its socket closed). */
+  done?: () => void;
 }
 
 /** A {@link DrainTarget} over one `http.Server` (or `https.Server`). */
@@ -143,6 +145,11 @@ export class HttpRequestTracker implements DrainTarget {
       socket.once('close', () => {
         if (tracked.closeTimer !== undefined) this.clock.clearTimer(tracked.closeTimer);
         this.sockets.delete(socket);
+        // A pipelined request queued behind another has no socket on its response yet: when the
+        // client leaves, that response never closes, and only its socket says it is over.
+        if (tracked.active > 0) {
+          for (const request of [...this.active]) if (request.socket === socket) request.done?.();
+        }
         if (this.isIdle()) this.notifyIdle();
       });
       if (this.draining) this.closeWhenIdleLongEnough(socket, tracked);
@@ -178,6 +185,7 @@ export class HttpRequestTracker implements DrainTarget {
       }
       if (this.isIdle()) this.notifyIdle();
     };
+    request.done = onDone;
     res.once('finish', onDone);
     res.once('close', onDone);
   };

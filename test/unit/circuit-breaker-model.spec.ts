@@ -131,6 +131,7 @@ const settingsArb: fc.Arbitrary<CircuitBreakerSettings> = fc
     timeout: r.timeout,
     slowCallThreshold: r.slow?.threshold ?? 0,
     slowCallRate: r.slow?.rate ?? 0,
+    externalTimeout: 0,
     isFailure: (e: unknown) => (e as { status?: number }).status !== 404,
   }));
 

@@ -11,6 +11,7 @@ import { isCircuitOpenError, isReliabilityConfigError, ReliabilityConfigError } 
 import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
 import type { ReliabilityModuleOptions } from '../../src/reliability-options.interface';
 import { ReliabilityModule } from '../../src/reliability.module';
+import * as resolver from '../../src/circuit-breaker/circuit-options.resolver';
 import { down, ok, serverError, settle } from '../support/circuit-breaker-helpers';
 
 async function boot(options: ReliabilityModuleOptions, clock = new FakeClock()) {
@@ -248,6 +249,47 @@ describe('CircuitBreakerService: the signal option', () => {
     await expect(
       service.execute('bad-signal', ok, undefined, { signal: 'yes' as unknown as boolean }),
     ).rejects.toMatchObject({ issues: [{ field: 'execute("bad-signal") options.signal', value: 'yes' }] });
+  });
+
+  it('rejects a non-boolean signal on a later call too, whether or not the options were seen before', async () => {
+    const { service } = await start({ env: {} });
+    const options = { timeout: 1_000 } as { timeout: number; signal?: unknown };
+    await service.execute('later-signal', ok, undefined, options as never);
+    options.signal = 'yes';
+    for (const given of [options, { signal: 'yes' }, { signal: 1 }]) {
+      await expect(service.execute('later-signal', ok, undefined, given as never)).rejects.toMatchObject({
+        issues: [{ field: 'execute("later-signal") options.signal', value: given.signal }],
+      });
+    }
+    await expect(service.execute('later-signal', ok, undefined, { signal: false })).resolves.toBe('ok');
+  });
+});
+
+describe("CircuitBreakerService: a later call's options cost a lookup", () => {
+  it('does not resolve the options again per call, where forRoot overrides a field they set', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { service } = await start({ env: {}, circuits: { llm: { timeout: 120_000 } } });
+    await service.execute('llm', ok, undefined, { timeout: 5_000 });
+    const resolve = jest.spyOn(resolver, 'resolveCircuitOptions');
+    const shared = { timeout: 5_000, volumeThreshold: 10 };
+    for (let i = 0; i < 100; i++) {
+      await service.execute('llm', ok, undefined, { timeout: 5_000 }); // a fresh literal each call
+      await service.execute('llm', ok, undefined, shared);
+    }
+    expect(resolve).not.toHaveBeenCalled();
+    expect(service.getCircuitMetrics('llm')).toBeDefined();
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes('"llm"'))).toHaveLength(0);
+  });
+
+  it('checks an options object that warned only once', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { service } = await start({ env: {} });
+    await service.execute('warned', ok);
+    const resolve = jest.spyOn(resolver, 'resolveCircuitOptions');
+    const conflicting = { volumeThreshold: 3 };
+    for (let i = 0; i < 50; i++) await service.execute('warned', ok, undefined, conflicting);
+    expect(resolve).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes('"warned"'))).toHaveLength(1);
   });
 });
 

@@ -713,6 +713,21 @@ describe('CircuitBreaker: when a probe counts as stuck', () => {
     expect(changes.map((c) => c.reason)).toEqual(['failure-rate', 'reset-timeout', 'probe-succeeded']);
   });
 
+  it('with timeout 0 and an externalTimeout, a probe is stuck only once the externalTimeout has passed', async () => {
+    const { breaker, clock, changes } = setup({ externalTimeout: 4_000 }); // resetTimeout 1 s, timeout 0
+    await trip(breaker);
+    await clock.advance(1_000);
+    const probe = deferred<string>();
+    const running = breaker.execute(() => probe.promise);
+    await clock.advance(3_999); // past resetTimeout, inside the caller's timeout
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ state: 'HALF_OPEN' });
+    await clock.advance(1);
+    await expect(breaker.execute(ok)).rejects.toMatchObject({ state: 'OPEN' });
+    expect(changes.at(-1)?.reason).toBe('probe-stuck');
+    probe.resolve('late');
+    await running;
+  });
+
   it('with timeout 0, measures resetTimeout from the probe’s own start, not from half-open', async () => {
     const { breaker, clock, changes } = setup(); // resetTimeout 1 s, timeout 0
     await trip(breaker);

@@ -6,6 +6,7 @@
 import {
   BadRequestException,
   GatewayTimeoutException,
+  HttpException,
   InternalServerErrorException,
   ServiceUnavailableException,
 } from '@nestjs/common';
@@ -25,6 +26,7 @@ import type { ResilienceRoute } from '../../src/resilience/resilience-route';
 import type { ResilienceFallbackContext } from '../../src/resilience/resilience.options';
 import { resilienceSignalOf } from '../../src/resilience/resilience-signal.decorator';
 import { isRetryableError } from '../../src/core/retry-classification';
+import { createRetryPolicy } from '../../src/core/retry';
 import { isUnretryable } from '../../src/resilience/resilience-errors';
 
 interface FakeResponse {
@@ -608,5 +610,100 @@ describe('RouteCall: a late value from a timed-out attempt', () => {
 
   it('fails when every attempt timed out, even though attempt 1 finished later', async () => {
     expect(await runWith([150, 300])).toMatchObject({ error: 'TimeoutError', calls: 2 });
+  });
+});
+
+// One client's own 429s (the handler's per-client rate limit) must not open the route's circuit
+// for every client, nor make the route's retry run the handler again.
+describe("RouteCall: the handler's own HttpException 4xx", () => {
+  const routeRetry = {
+    ...RETRY,
+    maxAttempts: 2,
+    name: 'test',
+    // As the explorer builds it.
+    retryIf: (e: unknown) => !isUnretryable(e) && isRetryableError(e),
+  };
+
+  it.each([429, 408, 425, 404])(
+    '%i: passed to the client, neither counted by the circuit nor retried',
+    async (status) => {
+      const t = setup({ retry: routeRetry, fallback: () => 'fallback' });
+      const own = new HttpException('Too many requests from this API key', status);
+      t.setHandler(() => Promise.reject(own));
+      for (let i = 0; i < 5; i++) {
+        const { outcome } = t.start();
+        await t.clock.advance(10);
+        expect(await outcome).toBe(own);
+      }
+      expect(t.handle).toHaveBeenCalledTimes(5);
+      const m = t.circuits.get('test')!.metrics();
+      expect(m).toMatchObject({ state: 'CLOSED', failures: 0, inFlight: 0 });
+      expect(m.totals).toMatchObject({ failures: 0, ignored: 5 });
+      expect(t.route.metrics.snapshot()).toMatchObject({ clientErrors: 5, failures: 0, retries: 0 });
+      t.setHandler(() => 'real answer');
+      await expect(t.start().outcome).resolves.toBe('real answer');
+    },
+  );
+
+  it("a dependency's plain error with status 429 is still transient: retried and counted", async () => {
+    const t = setup({ retry: routeRetry });
+    t.setHandler(() => Promise.reject(Object.assign(new Error('upstream rate limit'), { status: 429 })));
+    const { outcome } = t.start();
+    await t.clock.advance(10);
+    expect(await outcome).toMatchObject({ status: 429 });
+    expect(t.handle).toHaveBeenCalledTimes(2);
+    expect(t.circuits.get('test')!.metrics().totals).toMatchObject({ failures: 2 });
+  });
+});
+
+// Without a total timeout, nothing woke a backoff when the client left: the call and its timer were
+// held until the backoff ended (up to maxRetryAfter).
+describe('RouteCall: a client gone during a backoff, no total timeout', () => {
+  const longBackoff = createRetryPolicy({
+    ...RETRY,
+    baseDelay: 20_000,
+    maxDelay: 20_000,
+    name: 'test',
+  });
+
+  it('settles at once and leaves no timer', async () => {
+    const t = setup({ retry: longBackoff, circuitOptions: { volumeThreshold: 100 } });
+    t.setHandler(() => Promise.reject(Object.assign(new Error('503 upstream'), { status: 503 })));
+    const before = t.clock.pendingTimers();
+    const { rc, outcome } = t.start();
+    let settled = false;
+    void outcome.then(() => (settled = true));
+    await t.clock.advance(0);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    expect(t.clock.pendingTimers()).toBe(before + 1); // the backoff
+    rc.unsubscribe();
+    await t.clock.advance(0);
+    expect(settled).toBe(true);
+    expect(await outcome).toMatchObject({ status: 499 });
+    expect(t.clock.pendingTimers()).toBe(before);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    expect(t.route.metrics.snapshot()).toMatchObject({ abandoned: 1, retries: 0 });
+  });
+
+  it('makes no AbortController of its own for a request that succeeds at once', async () => {
+    const Original = global.AbortController;
+    let made = 0;
+    global.AbortController = class extends Original {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    const controllersFor = async (t: ReturnType<typeof setup>) => {
+      made = 0;
+      await expect(t.call()).resolves.toBe('ok');
+      return made;
+    };
+    try {
+      // The harness's handler reads its signal (one controller): the retry must add none.
+      expect(await controllersFor(setup({ retry: longBackoff }))).toBe(await controllersFor(setup()));
+    } finally {
+      global.AbortController = Original;
+    }
   });
 });
