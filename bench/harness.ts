@@ -40,7 +40,7 @@ export function withRatios(rows: BenchResult[], baseline: string): BenchResult[]
   return rows.map((r) => ({ ...r, ratio: base ? r.nsPerOp / base : undefined }));
 }
 
-/** Prints a Markdown table, ready to paste into the README. */
+/** Prints a Markdown table, ready to paste into docs/benchmarks.md. */
 export function printTable(title: string, rows: BenchResult[]): void {
   console.log(`\n### ${title}\n`);
   console.log('| case | ns/op | x bare | note |');

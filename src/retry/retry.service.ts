@@ -32,7 +32,7 @@ import { RetryRegistry } from './retry-registry.js';
 @Injectable()
 export class RetryService implements BeforeApplicationShutdown {
   /**
-   * Ready-made configurations (see the README for their numbers). Pass one as is, or spread it
+   * Ready-made configurations (see docs/retry.md for their numbers). Pass one as is, or spread it
    * and override fields: `{ ...RetryService.PresetConfigs.DATABASE, name: 'orders' }`.
    */
   static readonly PresetConfigs: Readonly<{

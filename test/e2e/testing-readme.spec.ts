@@ -1,5 +1,5 @@
 /**
- * The README's "Testing" examples, as they are printed there (the README imports from
+ * The examples of docs/testing.md, as they are printed there (docs/testing.md imports from
  * 'nestjs-reliability' and 'nestjs-reliability/testing'; here the same names come from src/).
  */
 import { Controller, Get, INestApplication, Injectable, ServiceUnavailableException } from '@nestjs/common';
@@ -12,7 +12,7 @@ import { FakeClock, ReliabilityTestingModule } from '../../src/testing';
 import { PrismaClient } from '../generated/prisma/client';
 import { freePort } from '../support/free-port';
 
-// --- README: the app under test -------------------------------------------------------------
+// --- docs/testing.md: the app under test ----------------------------------------------------
 @Injectable()
 export class QuotesClient {
   async list(_signal: AbortSignal): Promise<{ quotes: string[] }> {
@@ -51,7 +51,7 @@ class FlakyQuotes extends QuotesClient {
 }
 // --- end of the app -------------------------------------------------------------------------
 
-// --- README: a unit test, without ReliabilityModule -----------------------------------------
+// --- docs/testing.md: a unit test, without ReliabilityModule --------------------------------
 describe('QuotesController (unit)', () => {
   it('answers without ReliabilityModule', async () => {
     const moduleRef = await Test.createTestingModule({
@@ -66,7 +66,7 @@ describe('QuotesController (unit)', () => {
   });
 });
 
-// --- README: an integration test, with ReliabilityTestingModule -----------------------------
+// --- docs/testing.md: an integration test, with ReliabilityTestingModule --------------------
 describe('QuotesController (integration)', () => {
   let app: INestApplication;
   let clock: FakeClock;

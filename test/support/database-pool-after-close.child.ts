@@ -1,4 +1,4 @@
-// The README's Prisma set-up in a process of its own: a pg.Pool with no 'error' listener of the
+// The Prisma set-up of docs/database.md in a process of its own: a pg.Pool with no 'error' listener of the
 // app's, handed to `new PrismaPg(pool)`. Boots, runs queries, closes the app and tells the parent,
 // which then stops PostgreSQL. Answers 'check' with the pool's figures for as long as it lives.
 import 'reflect-metadata';
