@@ -6,7 +6,7 @@
  * Memory is fixed: a ring of time buckets, whatever the call volume. Each call is filed under the
  * bucket of its own time (never batched: a batch filed after an idle spell would count old calls
  * as recent and allow too many retries). That time may come from a coarse clock (see
- * {@link budgetClockResolutionMs}): up to a quarter of a bucket late, never stale after idle.
+ * `budgetClockResolutionMs`): up to a quarter of a bucket late, never stale after idle.
  */
 import { Clock } from './clock.js';
 
@@ -63,7 +63,7 @@ export class RetryBudget {
     windowOrLimits: number | RetryBudgetLimits = DEFAULT_RETRY_BUDGET.windowMs,
     /**
      * The time that {@link RetryBudget.recordCall} files calls at: `clock`, or a coarse clock over it
-     * that is at most {@link budgetClockResolutionMs} behind (it saves a clock read per call).
+     * that is at most `budgetClockResolutionMs` behind (it saves a clock read per call).
      */
     private readonly callClock: Pick<Clock, 'now'> = clock,
   ) {
