@@ -14,7 +14,7 @@ import {
 import { PhaseTimeline, ShutdownPhase } from './shutdown-phases.js';
 
 /** The same signal again within this long is the same delivery seen twice (see onSignal). */
-export const REPEATED_SIGNAL_MS = 500;
+export const REPEATED_SIGNAL_MS = 200;
 
 /** How a target drains. */
 export interface DrainOptions {
@@ -53,6 +53,7 @@ export interface ShutdownTimings {
 /** Where the coordinator reports; Nest's Logger fits. */
 export interface ShutdownLog {
   log(message: string): void;
+  debug?(message: string): void;
   warn(message: string): void;
   error(message: string): void;
 }
@@ -187,7 +188,12 @@ export class ShutdownCoordinator {
     if (this.signal !== null) {
       // Ctrl+C under `npm start` reaches the app twice at once: from the terminal (same process
       // group) and forwarded by npm. That is one press, not a request to cut the grace period.
-      if (signal === this.signal && this.clock.now() - this.signalAt < REPEATED_SIGNAL_MS) return;
+      // A clock stepped back (a negative gap) is not a repeat: a real second press must not be lost.
+      const gap = this.clock.now() - this.signalAt;
+      if (signal === this.signal && gap >= 0 && gap < REPEATED_SIGNAL_MS) {
+        this.logger.debug?.(`${signal} received again after ${gap} ms: the same delivery, ignored.`);
+        return;
+      }
       if (this.timeline.phase === 'GRACE' && !this.graceCut.signal.aborted) {
         // Ctrl+C twice in development: don't wait out the rest of the grace period.
         this.logger.warn(`${signal} received again: ending the grace period now.`);

@@ -58,6 +58,9 @@ function invoke(check: HealthCheckFunction, signal: AbortSignal): Promise<unknow
   }
 }
 
+/** A check still running this many timeouts after its start gets one fresh call beside it. */
+export const HUNG_RETRY_FACTOR = 5;
+
 /**
  * Runs the custom checks. Probes that arrive while a check is still running share its run, so
  * a readiness endpoint polled by many probes calls each dependency at most once at a time. That
@@ -66,6 +69,8 @@ function invoke(check: HealthCheckFunction, signal: AbortSignal): Promise<unknow
  */
 export class HealthCheckRunner {
   private readonly runs = new Map<string, CheckRun>();
+  /** Calls of each check that have not settled yet (a hung one included). */
+  private readonly calls = new Map<string, number>();
 
   constructor(
     private readonly checks: readonly ResolvedHealthCheck[],
@@ -91,11 +96,17 @@ export class HealthCheckRunner {
     if (current === undefined) return this.start(check);
     if (!current.timedOut) return current.result;
     const runningMs = this.clock.now() - current.started;
+    // One lost socket must not keep the pod unready for ever, nor may every probe add a call: past
+    // HUNG_RETRY_FACTOR timeouts, one fresh call goes beside the hung one, never more than one.
+    if (runningMs >= HUNG_RETRY_FACTOR * check.timeoutMs && (this.calls.get(check.name) ?? 0) < 2) {
+      return this.start(check);
+    }
     return Promise.resolve({
       status: 'down',
       error:
         `still running after ${runningMs} ms (timed out after ${check.timeoutMs} ms): ` +
-        'not called again until it settles',
+        'not called again until it settles, or once beside it after ' +
+        `${HUNG_RETRY_FACTOR * check.timeoutMs} ms`,
     });
   }
 
@@ -112,7 +123,14 @@ export class HealthCheckRunner {
         const result = await runWithTimeout(
           (signal: AbortSignal) => {
             call = invoke(check, signal);
-            call.then(settled, settled);
+            this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
+            const ended = (): void => {
+              const left = (this.calls.get(name) ?? 1) - 1;
+              if (left > 0) this.calls.set(name, left);
+              else this.calls.delete(name);
+              settled();
+            };
+            call.then(ended, ended);
             return call;
           },
           timeoutMs,

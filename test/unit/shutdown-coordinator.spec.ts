@@ -1,4 +1,4 @@
-import { FakeClock } from '../../src/core/clock';
+import { Clock, FakeClock } from '../../src/core/clock';
 import {
   DrainOptions,
   DrainTarget,
@@ -210,7 +210,7 @@ describe('ShutdownCoordinator', () => {
     expect(c.phase).toBe('DRAINING');
   });
 
-  it('the same signal twice within 500 ms (terminal and npm both deliver Ctrl+C) is one signal', async () => {
+  it('the same signal twice within 200 ms (terminal and npm both deliver Ctrl+C) is one signal', async () => {
     const c = make();
     const target = new FakeTarget();
     c.addDrainTarget(target);
@@ -220,11 +220,33 @@ describe('ShutdownCoordinator', () => {
     c.onSignal('SIGINT');
     await clock.advance(0);
     expect(target.draining).toBe(false);
-    await clock.advance(494);
+    await clock.advance(194);
     c.onSignal('SIGINT');
     await clock.advance(0);
     expect(target.draining).toBe(false);
     await clock.advance(1);
+    c.onSignal('SIGINT');
+    await clock.advance(0);
+    expect(target.draining).toBe(true);
+  });
+
+  it('a wall clock stepped back does not swallow a real second Ctrl+C', async () => {
+    let offset = 0;
+    const stepped: Clock = {
+      now: () => clock.now() + offset,
+      setTimer: (fn, ms) => clock.setTimer(fn, ms),
+      clearTimer: (handle) => clock.clearTimer(handle),
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      random: () => clock.random(),
+    };
+    const c = new ShutdownCoordinator(stepped, TIMINGS, (code) => exits.push(code));
+    const target = new FakeTarget();
+    c.addDrainTarget(target);
+    c.onSignal('SIGINT');
+    void c.drain();
+    offset = -60_000;
+    await clock.advance(600);
+    expect(target.draining).toBe(false);
     c.onSignal('SIGINT');
     await clock.advance(0);
     expect(target.draining).toBe(true);
