@@ -31,11 +31,16 @@ export function getThisReliabilityCopy(): ReliabilityCopy {
 export function twoCopiesError(module: ReliabilityCopy): Error {
   const name = (c: ReliabilityCopy): string =>
     `${c.version ?? 'unknown version'} at ${c.location ?? 'unknown path'}`;
+  const own = getThisReliabilityCopy();
+  const sameFiles = own.location !== undefined && own.location === module.location;
+  const remedy = sameFiles
+    ? 'The same files were loaded twice: a module registry reset (jest.resetModules, jest.isolateModules) or ' +
+      'a bundler that duplicated them. Import the module and the decorated classes from one registry.'
+    : 'Load one copy: a single installed version (`npm ls nestjs-reliability`), imported the same way ' +
+      '(all `import` or all `require`) by the app and its libraries.';
   return new Error(
     'Two copies of nestjs-reliability are loaded: @UseResilience() comes from ' +
-      `${name(getThisReliabilityCopy())}, ReliabilityModule from ${name(module)}, and its routes would ` +
-      'run unprotected. Load one copy: a single installed version (`npm ls nestjs-reliability`), imported ' +
-      'the same way (all `import` or all `require`) by the app and its libraries.',
+      `${name(own)}, ReliabilityModule from ${name(module)}, and its routes would run unprotected. ${remedy}`,
   );
 }
 
