@@ -6,7 +6,8 @@
  * Memory is fixed: a ring of time buckets, whatever the call volume. Each call is filed under the
  * bucket of its own time (never batched: a batch filed after an idle spell would count old calls
  * as recent and allow too many retries). That time may come from a coarse clock (see
- * `budgetClockResolutionMs`): up to a quarter of a bucket late, never stale after idle.
+ * `budgetClockResolutionMs`): up to a quarter of a bucket late, never stale after idle; a later
+ * one (a refresh timer run late) files the call in the head bucket and never moves the ring.
  */
 import { Clock } from './clock.js';
 
@@ -78,7 +79,11 @@ export class RetryBudget {
   /** Counts one call (a first attempt), filed at its own time. The hot path: one `callClock` read. */
   recordCall(): void {
     const now = this.callClock.now();
-    if (now < this.headStart || now >= this.headEnd) this.advance(now);
+    if (now >= this.headEnd) this.advance(now);
+    // A time before the head bucket is filed in it. From a coarse clock it is only stale (its
+    // refresh timer ran late under a GC pause or a resumed VM): rebasing the ring back to it would
+    // let the next real reading clear the buckets. A step back is followed on a real reading only.
+    else if (now < this.headStart && this.callClock === this.clock) this.advance(now);
     this.calls[this.head]++;
   }
 

@@ -68,8 +68,9 @@ export interface RetryPolicyOptions {
   maxRetryAfter?: number;
   /**
    * When the caller stops waiting (epoch ms on the loop's clock), e.g. a route's total timeout. A
-   * server that asks (`retryAfterMs`) for a wait ending after it is not retried: the loop gives up
-   * at once and rethrows its error, instead of sleeping until the caller's own timeout.
+   * retry whose wait (the backoff, or the `retryAfterMs` asked, with its jitter) ends after it is
+   * not made: the loop gives up at once and rethrows the error, instead of sleeping until the
+   * caller's own timeout, and takes nothing from the budget.
    */
   deadlineAt?: number;
 }
@@ -494,12 +495,16 @@ async function afterFailure<T>(
     }
     const asked = askedDelay(policy, error, clock);
     // A server that asks for a longer wait than we accept is not retried before its time.
-    // Nor is one whose wait ends after the caller stops waiting (a route's total timeout).
-    if (
-      asked !== undefined &&
-      (asked > policy.maxRetryAfter ||
-        (policy.deadlineAt !== undefined && clock.now() + asked > policy.deadlineAt))
-    ) {
+    if (asked !== undefined && asked > policy.maxRetryAfter) {
+      if (stats !== undefined) stats.nonRetryableFailures++;
+      throw withAttempts(error, attempt);
+    }
+    backoff = backoff === undefined ? createBackoff(policy, () => clock.random()) : backoff.next();
+    const delayMs =
+      asked === undefined ? backoff.delayMs : asked + retryAfterJitterMs(asked, unitRandom(clock));
+    // Nor is any wait (backoff or asked, with its jitter) that ends after the caller stops waiting
+    // (a route's total timeout): checked before the budget, which such a retry must not spend.
+    if (policy.deadlineAt !== undefined && clock.now() + delayMs > policy.deadlineAt) {
       if (stats !== undefined) stats.nonRetryableFailures++;
       throw withAttempts(error, attempt);
     }
@@ -507,9 +512,6 @@ async function afterFailure<T>(
       if (stats !== undefined) stats.budgetRejections++;
       throw withAttempts(error, attempt);
     }
-    backoff = backoff === undefined ? createBackoff(policy, () => clock.random()) : backoff.next();
-    const delayMs =
-      asked === undefined ? backoff.delayMs : asked + retryAfterJitterMs(asked, unitRandom(clock));
     if (policy.onRetry !== undefined) {
       try {
         policy.onRetry({ error, attempt, delayMs });

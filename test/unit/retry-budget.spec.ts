@@ -1,5 +1,5 @@
-import { FakeClock } from '../../src/core/clock';
-import { RetryBudget, RetryBudgetLimits } from '../../src/core/retry-budget';
+import { Clock, CoarseClock, FakeClock } from '../../src/core/clock';
+import { budgetClockResolutionMs, RetryBudget, RetryBudgetLimits } from '../../src/core/retry-budget';
 import { createRetryStats, getRetryAttempts, retry } from '../../src/core/retry';
 import { watch } from '../support/retry-settle';
 
@@ -95,6 +95,42 @@ describe('RetryBudget', () => {
     await clock.advance(-5);
     budget.recordCall();
     expect(budget.snapshot().calls).toBe(2);
+  });
+
+  it('a coarse clock left stale by a late refresh timer grants the same retries as the exact clock', async () => {
+    const run = async (coarse: boolean) => {
+      const fake = new FakeClock();
+      const lag = { ms: 0 };
+      // The refresh timer fires `lag.ms` late: a GC pause, a CPU burst, a resumed VM.
+      const laggy: Clock = {
+        now: () => fake.now(),
+        setTimer: (fn, ms) => fake.setTimer(fn, ms + lag.ms),
+        clearTimer: (handle) => fake.clearTimer(handle),
+        sleep: (ms, signal) => fake.sleep(ms, signal),
+        random: () => fake.random(),
+      };
+      const callClock = coarse ? new CoarseClock(laggy, budgetClockResolutionMs(limits.windowMs)) : fake;
+      const budget = new RetryBudget(fake, limits, callClock);
+      for (let step = 0; step < 20; step++) {
+        for (let i = 0; i < 100; i++) {
+          budget.recordCall();
+          budget.tryAcquire();
+        }
+        if (step === 19) lag.ms = 3_000;
+        await fake.advance(250);
+      }
+      await fake.advance(3_000); // the refresh is still 250 ms away: the coarse time is 3 s old
+      let granted = 0;
+      for (let i = 0; i < 100; i++) {
+        budget.recordCall();
+        if (budget.tryAcquire()) granted++;
+      }
+      if (callClock instanceof CoarseClock) callClock.stop();
+      return { granted, window: budget.snapshot() };
+    };
+    const exact = await run(false);
+    expect(exact.granted).toBe(20);
+    expect(await run(true)).toEqual(exact);
   });
 
   it('keeps its own window when asked for another one', () => {

@@ -261,6 +261,45 @@ describe('retry(): backoff and outcome', () => {
     expect(second.calls).toHaveLength(3);
   });
 
+  it('gives up at once, without taking from the budget, when a plain backoff ends after deadlineAt', async () => {
+    const clock = new FakeClock();
+    const stats = createRetryStats();
+    const budgetState = new RetryBudget(clock);
+    const error = transient();
+    const { fn, calls } = failingThen([error], 'ok');
+    const options = { ...noJitter, baseDelay: 20_000, maxDelay: 30_000, maxAttempts: 4, stats, budgetState };
+    const run = watch(retry(fn, { ...options, deadlineAt: clock.now() + 5_000 }, clock));
+    await clock.advance(0);
+    expect(run.error).toBe(error);
+    expect(getRetryAttempts(error)).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(stats).toMatchObject({ nonRetryableFailures: 1, budgetRejections: 0, totalDelayMs: 0 });
+    expect(budgetState.snapshot()).toEqual({ calls: 1, retries: 0 });
+  });
+
+  it('gives up at once when the asked wait fits before deadlineAt but its jitter does not', async () => {
+    const clock = new FakeClock();
+    clock.queueRandom(0.99); // 4.9 s asked + 485 ms of jitter
+    const stats = createRetryStats();
+    const budgetState = new RetryBudget(clock);
+    const asked = Object.assign(transient(), { wait: 4_900 });
+    const { fn, calls } = failingThen([asked], 'ok');
+    const options = {
+      ...noJitter,
+      maxAttempts: 4,
+      retryAfterMs: (e: unknown) => (e as { wait: number }).wait,
+      deadlineAt: clock.now() + 5_000,
+      stats,
+      budgetState,
+    };
+    const run = watch(retry(fn, options, clock));
+    await clock.advance(0);
+    expect(run.error).toBe(asked);
+    expect(calls).toHaveLength(1);
+    expect(stats).toMatchObject({ nonRetryableFailures: 1, budgetRejections: 0, totalDelayMs: 0 });
+    expect(budgetState.snapshot()).toEqual({ calls: 1, retries: 0 });
+  });
+
   it('rejects a deadlineAt that is not a time, naming it', () => {
     expect(() => createRetryPolicy({ deadlineAt: NaN })).toThrow('retry["default"].deadlineAt=NaN');
   });
