@@ -50,7 +50,18 @@ async function serve(logger: Logger, port: number, postgres: PostgresServer): Pr
   // The fake provider and the embedded database go last: after the drain, and after DatabaseService's
   // own $disconnect task (priority -100), since higher priorities run first.
   const shutdown = app.get(ShutdownService);
-  shutdown.registerCleanupTask('pg-pool', () => pool.end(), { priority: -150 });
+  // pool.end() resolves once its clients are told to close, not once they have: wait for each one's 'end', or
+  // the server's stop below can reach a client still closing (57P01, 'connection lost' in the log).
+  shutdown.registerCleanupTask(
+    'pg-pool',
+    async () => {
+      const closing: Promise<void>[] = [];
+      pool.on('remove', (client) => closing.push(new Promise((resolve) => client.once('end', resolve))));
+      await pool.end();
+      await Promise.all(closing);
+    },
+    { priority: -150 },
+  );
   shutdown.registerCleanupTask('fake-llm', () => llm.close(), { priority: -200 });
   shutdown.registerCleanupTask(
     'embedded-postgres',

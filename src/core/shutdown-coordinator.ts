@@ -191,7 +191,7 @@ export class ShutdownCoordinator {
       // A clock stepped back (a negative gap) is not a repeat: a real second press must not be lost.
       const gap = this.clock.now() - this.signalAt;
       if (signal === this.signal && gap >= 0 && gap < REPEATED_SIGNAL_MS) {
-        this.logger.debug?.(`${signal} received again after ${gap} ms: the same delivery, ignored.`);
+        this.logger.debug?.(`${signal} delivered twice within ${gap} ms: taken as one signal.`);
         return;
       }
       if (this.timeline.phase === 'GRACE' && !this.graceCut.signal.aborted) {
