@@ -182,7 +182,7 @@ describe('RouteCall', () => {
     expect(signals.map((s) => s.aborted)).toEqual([true, false]);
   });
 
-  it('stops at the total timeout, however many retries are left (total timeout is outside retry)', async () => {
+  it('stops within the total timeout, however many retries are left: with the last error once no retry fits', async () => {
     const t = setup({
       totalTimeoutMs: 35,
       retry: { ...RETRY, maxAttempts: 100, name: 'test' },
@@ -191,13 +191,29 @@ describe('RouteCall', () => {
     t.setHandler(() => {
       throw new Error('down');
     });
-    const outcome = t.call().catch((e: unknown) => e);
+    const start = t.clock.now();
+    let settledAt = -1;
+    const outcome = t.call().catch((e: unknown) => ((settledAt = t.clock.now() - start), e));
     await t.clock.advance(35);
-    expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
+    // At 30 ms the next backoff (10 ms) would end after the total timeout: no sleep into a 504.
+    expect(await outcome).toMatchObject({ message: 'down' });
+    expect(settledAt).toBe(30);
     const handled = t.handle.mock.calls.length;
     expect(handled).toBe(4); // at 0, 10, 20 and 30 ms
     await t.clock.advance(1_000);
     expect(t.handle).toHaveBeenCalledTimes(handled);
+  });
+
+  it('answers 504 at the total timeout when an attempt is still running then', async () => {
+    const t = setup({
+      totalTimeoutMs: 35,
+      retry: { ...RETRY, maxAttempts: 100, name: 'test' },
+      breaker: false,
+    });
+    t.setHandler(never);
+    const outcome = t.call().catch((e: unknown) => e);
+    await t.clock.advance(35);
+    expect(await outcome).toBeInstanceOf(GatewayTimeoutException);
   });
 
   it('answers at once with the upstream error when its Retry-After ends after the total timeout', async () => {
