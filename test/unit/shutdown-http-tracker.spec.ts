@@ -196,7 +196,7 @@ describe('HttpRequestTracker: a socket that closes with requests in flight', () 
     let visited = 0;
     Set.prototype[Symbol.iterator] = function (this: Set<unknown>) {
       const inner = original.call(this);
-      return Object.assign(Object.create(inner) as IterableIterator<unknown>, {
+      return Object.assign(Object.create(inner) as typeof inner, {
         next: () => {
           const step = inner.next();
           if (step.done !== true) visited++;
