@@ -7,7 +7,7 @@ import { canTransition } from './circuit-breaker-states.js';
 import { tripReason } from './circuit-breaker-strategy.js';
 import { TimedCall } from './circuit-breaker-timed-call.js';
 import { isTimeoutLike } from './error-shapes.js';
-import { isCallersOwn } from './failure-classification.js';
+import { isCallersOwnRejection } from './failure-classification.js';
 import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from './errors.js';
 import { RollingWindow } from './rolling-window.js';
 import type { Deadline } from './timeout.js';
@@ -529,7 +529,7 @@ export class CircuitBreaker {
     if (!counted) {
       this.totalIgnored++;
       if (probe && gen === this.generation) this.releaseProbe(t0); // neither success nor failure
-      this.emitOutcome('ignored', duration, error);
+      this.emitOutcome('ignored', duration, isCallersOwnRejection(error) ? error.error : error);
       throw error;
     }
     const slowMs = this.settings.slowCallThreshold;
@@ -556,13 +556,13 @@ export class CircuitBreaker {
   /**
    * Whether an error counts against this circuit. Another circuit's `CircuitOpenError` never does,
    * whatever `isFailure` says: that circuit is protecting its dependency, and counting its fast
-   * rejections here would keep this circuit open after the dependency has recovered. Nor does an
-   * error marked as the caller's own (a route handler's own 4xx): one client's 429s must not open
+   * rejections here would keep this circuit open after the dependency has recovered. Nor does a
+   * route's `CallersOwnRejection` (its handler's own 4xx): one client's 429s must not open
    * the circuit for every client.
    */
   private isCounted(error: unknown): boolean {
     if (isCircuitOpenError(error) && error.circuit !== this.name) return false;
-    if (isCallersOwn(error)) return false;
+    if (isCallersOwnRejection(error)) return false;
     try {
       return this.settings.isFailure(error) !== false;
     } catch {

@@ -30,24 +30,18 @@ export function defaultIsFailure(error: unknown): boolean {
   return true;
 }
 
-/** Errors their thrower says are its caller's, never a dependency's (see {@link markCallersOwn}). */
-const CALLERS_OWN = new WeakSet<object>();
-
 /**
- * @internal Marks `error` as the caller's own answer rather than a dependency's failure: a route
- * handler's own `HttpException` 4xx (its own rate limit's 429 included). No circuit counts it,
- * whatever `isFailure` says.
+ * @internal What a route's attempt rejects its own circuit call with when the handler answered with
+ * its own `HttpException` 4xx (its own rate limit's 429 included): the caller's answer, not a
+ * dependency's failure. The circuit that call runs in ignores it whatever `isFailure` says, and
+ * passes it on; the route unwraps it at once, so nothing else (retry, fallback, client, another
+ * circuit given the same error object later) ever sees it.
  */
-export function markCallersOwn(error: unknown): void {
-  if ((typeof error === 'object' && error !== null) || typeof error === 'function') {
-    CALLERS_OWN.add(error as object);
-  }
+export class CallersOwnRejection {
+  constructor(readonly error: unknown) {}
 }
 
-/** @internal True for an error passed to {@link markCallersOwn}. */
-export function isCallersOwn(error: unknown): boolean {
-  return (
-    ((typeof error === 'object' && error !== null) || typeof error === 'function') &&
-    CALLERS_OWN.has(error as object)
-  );
+/** @internal */
+export function isCallersOwnRejection(value: unknown): value is CallersOwnRejection {
+  return value instanceof CallersOwnRejection;
 }

@@ -2,7 +2,7 @@ import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import type { Clock } from '../core/clock.js';
 import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
-import { markCallersOwn } from '../core/failure-classification.js';
+import { CallersOwnRejection, isCallersOwnRejection } from '../core/failure-classification.js';
 import { isRetryPolicy } from '../core/retry.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
@@ -160,19 +160,21 @@ export class RouteCall implements Unsubscribable {
   // ---- the handler's Observable -------------------------------------------------------
 
   /**
-   * A handler error after part of the response went out cannot be retried or replaced. The
-   * handler's own HttpException 4xx (whatever its status, 429 included) is its answer to this
-   * client, not a dependency's failure: the route's circuit does not count it, its retry does not
-   * run the handler again.
+   * What the attempt rejects with. A handler error after part of the response went out cannot be
+   * retried or replaced. The handler's own HttpException 4xx (whatever its status, 429 included) is
+   * its answer to this client, not a dependency's failure: its retry does not run the handler
+   * again, and the route's circuit, and only that one, does not count it (the same error object
+   * may be a module constant that a dependency's circuit must still count).
    */
-  private onHandlerError(error: unknown): void {
+  private onHandlerError(error: unknown): unknown {
     if (this.host.isHeadersSent(this.context.getArgByIndex(1))) {
       markUnretryable(error);
       this.host.onStreamed(this.route);
     } else if (isClientError(error) && !isOwnTimeout(error)) {
       markUnretryable(error);
-      markCallersOwn(error);
+      if (this.route.breaker) return new CallersOwnRejection(error);
     }
+    return error;
   }
 
   // ---- the layers ---------------------------------------------------------------------
@@ -218,7 +220,7 @@ export class RouteCall implements Unsubscribable {
     this.inCircuit ??= this.route.circuitTimes
       ? (signal: AbortSignal) => this.guarded(signal)
       : () => this.guarded(undefined);
-    return this.host.executeInCircuit(this.route, this.inCircuit);
+    return this.host.executeInCircuit(this.route, this.inCircuit).then(undefined, unwrapCallersOwn);
   }
 
   /** Inside the breaker: the attempt timeout around one handler call. */
@@ -246,8 +248,7 @@ export class RouteCall implements Unsubscribable {
         },
         error: (error: unknown) => {
           scope.onAbort = undefined;
-          this.onHandlerError(error);
-          reject(error);
+          reject(this.onHandlerError(error));
         },
         complete: () => {
           // A later abort (a total timeout during the next backoff) has nothing left to stop.
@@ -422,6 +423,11 @@ function linkCircuitSignal(signal: AbortSignal, scope: AbortScope, route: Resili
     },
     { once: true },
   );
+}
+
+/** Past the route's circuit, the handler's own 4xx is the plain error again. */
+function unwrapCallersOwn(error: unknown): never {
+  throw isCallersOwnRejection(error) ? error.error : error;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

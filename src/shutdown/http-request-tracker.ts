@@ -19,7 +19,8 @@ import { Clock, TimerHandle } from '../core/clock.js';
 import type { DrainOptions, DrainTarget } from '../core/shutdown-coordinator.js';
 
 interface SocketState {
-  active: number;
+  /** Its requests in flight: more than one when pipelined. */
+  readonly requests: Set<InFlight>;
   /** When the last request on it finished (or it connected), in clock ms. */
   idleSince: number;
   closeTimer?: TimerHandle;
@@ -87,7 +88,7 @@ export class HttpRequestTracker implements DrainTarget {
     if (this.server.listening) NetServer.prototype.close.call(this.server);
     for (const request of this.active) closeAfterResponse(request.res);
     for (const [socket, state] of this.sockets) {
-      if (state.active === 0) this.closeWhenIdleLongEnough(socket, state);
+      if (state.requests.size === 0) this.closeWhenIdleLongEnough(socket, state);
     }
   }
 
@@ -132,23 +133,24 @@ export class HttpRequestTracker implements DrainTarget {
     }
     state.closeTimer = this.clock.setTimer(() => {
       state.closeTimer = undefined;
-      if (state.active === 0) socket.destroy();
+      if (state.requests.size === 0) socket.destroy();
     }, left);
   }
 
   private track(socket: Socket): SocketState {
     let state = this.sockets.get(socket);
     if (!state) {
-      const tracked: SocketState = { active: 0, idleSince: this.clock.now() };
+      const tracked: SocketState = { requests: new Set(), idleSince: this.clock.now() };
       state = tracked;
       this.sockets.set(socket, tracked);
       socket.once('close', () => {
         if (tracked.closeTimer !== undefined) this.clock.clearTimer(tracked.closeTimer);
         this.sockets.delete(socket);
         // A pipelined request queued behind another has no socket on its response yet: when the
-        // client leaves, that response never closes, and only its socket says it is over.
-        if (tracked.active > 0) {
-          for (const request of [...this.active]) if (request.socket === socket) request.done?.();
+        // client leaves, that response never closes, and only its socket says it is over. Only
+        // this socket's requests are visited: many clients leaving at once stay linear.
+        if (tracked.requests.size > 0) {
+          for (const request of [...tracked.requests]) request.done?.();
         }
         if (this.isIdle()) this.notifyIdle();
       });
@@ -165,7 +167,7 @@ export class HttpRequestTracker implements DrainTarget {
     const socket = req.socket;
     const state = this.track(socket);
     const request: InFlight = { socket, res, cut: false };
-    state.active++;
+    state.requests.add(request);
     if (state.closeTimer !== undefined) this.clock.clearTimer(state.closeTimer);
     state.closeTimer = undefined;
     this.total++;
@@ -175,13 +177,13 @@ export class HttpRequestTracker implements DrainTarget {
     const onDone = (): void => {
       if (done) return;
       done = true;
-      state.active--;
+      state.requests.delete(request);
       state.idleSince = this.clock.now();
       this.active.delete(request);
       if (this.draining && !request.cut) {
         this.drained++;
         // Headers sent before the drain began promised keep-alive: close once the response is out.
-        if (state.active === 0 && !socket.destroyed) socket.end();
+        if (state.requests.size === 0 && !socket.destroyed) socket.end();
       }
       if (this.isIdle()) this.notifyIdle();
     };

@@ -10,7 +10,9 @@ import {
   InternalServerErrorException,
   ServiceUnavailableException,
 } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { defer, from } from 'rxjs';
+import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
 import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker-registry';
 import { FakeClock } from '../../src/core/clock';
 import { CircuitOpenError, isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
@@ -28,6 +30,8 @@ import { resilienceSignalOf } from '../../src/resilience/resilience-signal.decor
 import { isRetryableError } from '../../src/core/retry-classification';
 import { createRetryPolicy } from '../../src/core/retry';
 import { isUnretryable } from '../../src/resilience/resilience-errors';
+import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
+import { ReliabilityModule } from '../../src/reliability.module';
 
 interface FakeResponse {
   headersSent: boolean;
@@ -631,6 +635,9 @@ describe('RouteCall: a late value from a timed-out attempt', () => {
 
 // One client's own 429s (the handler's per-client rate limit) must not open the route's circuit
 // for every client, nor make the route's retry run the handler again.
+/** A service's module constant, thrown by a route handler and by a dependency's client alike. */
+const UPSTREAM_LIMITED = new HttpException('partner rate limit', 429);
+
 describe("RouteCall: the handler's own HttpException 4xx", () => {
   const routeRetry = {
     ...RETRY,
@@ -660,6 +667,39 @@ describe("RouteCall: the handler's own HttpException 4xx", () => {
       await expect(t.start().outcome).resolves.toBe('real answer');
     },
   );
+
+  it("a shared exception constant: ignored by the route's circuit only, still counted by a dependency's circuit", async () => {
+    const t = setup({ retry: routeRetry });
+    const ignored: unknown[] = [];
+    t.circuits.events.onCallOutcome((e) => {
+      if (e.outcome === 'ignored') ignored.push(e.error);
+    });
+    t.setHandler(() => Promise.reject(UPSTREAM_LIMITED));
+    const { outcome } = t.start();
+    await t.clock.advance(10);
+    expect(await outcome).toBe(UPSTREAM_LIMITED);
+    expect(t.handle).toHaveBeenCalledTimes(1);
+    expect(t.circuits.get('test')!.metrics().totals).toMatchObject({ failures: 0, ignored: 1 });
+    expect(ignored).toEqual([UPSTREAM_LIMITED]);
+
+    const moduleRef = await Test.createTestingModule({ imports: [ReliabilityModule.forRoot({})] })
+      .overrideProvider(RELIABILITY_CLOCK)
+      .useValue(t.clock)
+      .compile();
+    const app = await moduleRef.init();
+    try {
+      const breakers = app.get(CircuitBreakerService);
+      const options = { volumeThreshold: 2, timeout: 0 };
+      for (let i = 0; i < 2; i++) {
+        await expect(
+          breakers.execute('partner', () => Promise.reject(UPSTREAM_LIMITED), undefined, options),
+        ).rejects.toBe(UPSTREAM_LIMITED);
+      }
+      expect(breakers.getState('partner')).toBe('OPEN');
+    } finally {
+      await app.close();
+    }
+  });
 
   it("a dependency's plain error with status 429 is still transient: retried and counted", async () => {
     const t = setup({ retry: routeRetry });

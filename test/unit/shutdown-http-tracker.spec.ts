@@ -3,6 +3,7 @@
  * and the idle linger runs on a fake clock).
  */
 import { Agent, IncomingMessage, Server, ServerResponse, createServer, request } from 'node:http';
+import { EventEmitter } from 'node:events';
 import { AddressInfo, Socket, connect } from 'node:net';
 import { FakeClock } from '../../src/core/clock';
 import { HttpRequestTracker } from '../../src/shutdown/http-request-tracker';
@@ -171,5 +172,76 @@ describe('HttpRequestTracker', () => {
     detach();
     await get(port, '/now', agent);
     expect(tracker.counts().total).toBe(0);
+  });
+});
+
+// Many long-held requests (SSE, long polls) whose clients leave at once: each socket's close must
+// end its own requests without visiting everyone else's, or N closes cost N^2.
+describe('HttpRequestTracker: a socket that closes with requests in flight', () => {
+  interface FakeSocket extends EventEmitter {
+    destroyed: boolean;
+    destroy(): void;
+    end(): void;
+  }
+  const fakeSocket = (): FakeSocket =>
+    Object.assign(new EventEmitter(), {
+      destroyed: false,
+      destroy: () => undefined,
+      end: () => undefined,
+    });
+
+  /** Entries yielded by every Set iterated while `fn` runs. */
+  function setEntriesVisited(fn: () => void): number {
+    const original = Set.prototype[Symbol.iterator];
+    let visited = 0;
+    Set.prototype[Symbol.iterator] = function (this: Set<unknown>) {
+      const inner = original.call(this);
+      return Object.assign(Object.create(inner) as typeof inner, {
+        next: () => {
+          const step = inner.next();
+          if (step.done !== true) visited++;
+          return step;
+        },
+      });
+    };
+    try {
+      fn();
+    } finally {
+      Set.prototype[Symbol.iterator] = original;
+    }
+    return visited;
+  }
+
+  it('ends exactly its own requests (pipelined ones included), visiting no other', () => {
+    const server = Object.assign(new EventEmitter(), { listening: false }) as unknown as Server;
+    const tracker = new HttpRequestTracker(server, new FakeClock());
+    tracker.attach();
+    const open = (socket: FakeSocket): EventEmitter => {
+      const res = Object.assign(new EventEmitter(), { headersSent: false, setHeader: () => undefined });
+      server.emit('request', { socket }, res);
+      return res;
+    };
+    const others = Array.from({ length: 2_000 }, () => {
+      const socket = fakeSocket();
+      server.emit('connection', socket);
+      return { socket, res: open(socket) };
+    });
+    const leaving = fakeSocket();
+    server.emit('connection', leaving);
+    // The first is being answered; the two queued behind it have no socket and never close.
+    for (let i = 0; i < 3; i++) open(leaving);
+    expect(tracker.inFlight()).toBe(2_003);
+
+    const visited = setEntriesVisited(() => {
+      leaving.destroyed = true;
+      leaving.emit('close');
+    });
+
+    expect(tracker.inFlight()).toBe(2_000);
+    expect(visited).toBeLessThanOrEqual(3);
+    // The others are still tracked, each until its own response ends.
+    others[0].res.emit('finish');
+    expect(tracker.inFlight()).toBe(1_999);
+    expect(tracker.openConnections()).toBe(2_000);
   });
 });
