@@ -204,10 +204,13 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     if (this.warned.has(breaker)) return;
     // A field that forRoot sets for this circuit wins over any call's: it cannot conflict.
     const configured = this.configured.has(name) ? this.circuitsOption?.[name] : undefined;
-    if (optionsMatchLive(options, breaker.settings, configured as object | undefined)) return;
+    // externalTimeout is the caller's own timeout, told to the circuit only to judge a stuck probe:
+    // callers sharing a circuit may differ in it without anything being ignored that they asked for.
+    const given = options.externalTimeout === undefined ? options : { ...options, externalTimeout: undefined };
+    if (optionsMatchLive(given, breaker.settings, configured as object | undefined)) return;
     let diffs: string[];
     try {
-      diffs = circuitSettingsDiff(this.settingsFor(name, options), breaker.settings, options);
+      diffs = circuitSettingsDiff(this.settingsFor(name, options), breaker.settings, given);
     } catch (error) {
       diffs = [describe(error)];
     }

@@ -34,6 +34,30 @@ const IDEMPOTENT = new Set<RequestMethod>([
 ]);
 
 /**
+ * Routes sharing a circuit name share one circuit, created by whichever runs first: each gets the
+ * largest of their timeouts (0, no timeout, is the largest), so that no route's slow but healthy
+ * probe is taken for a stuck one because of another route's shorter timeout.
+ */
+function shareExternalTimeouts(routes: ResilienceRoute[]): void {
+  const largest = new Map<string, number>();
+  for (const route of routes) {
+    if (!route.breaker) continue;
+    const own = route.circuitOptions.externalTimeout ?? 0;
+    const seen = largest.get(route.name);
+    largest.set(route.name, seen === undefined ? own : seen === 0 || own === 0 ? 0 : Math.max(seen, own));
+  }
+  for (const route of routes) {
+    const shared = largest.get(route.name);
+    if (route.breaker && shared !== route.circuitOptions.externalTimeout) {
+      (route as { circuitOptions: ResilienceRoute['circuitOptions'] }).circuitOptions = {
+        ...route.circuitOptions,
+        externalTimeout: shared,
+      };
+    }
+  }
+}
+
+/**
  * Finds every route under `@UseResilience()` once, at bootstrap: merges the class's and the
  * method's options, validates them (a bad value stops boot, naming `Controller.method` and the
  * field), resolves presets and defaults, and hands the result to the registry the interceptor reads.
@@ -105,6 +129,7 @@ export class ResilienceExplorer implements OnModuleInit {
       }
     }
     if (issues.length > 0) throw new ReliabilityConfigError(issues);
+    shareExternalTimeouts(routes);
     return routes;
   }
 
