@@ -188,6 +188,19 @@ describe('CircuitBreakerService configuration', () => {
     expect(service.getCircuitMetrics('api')).toBeDefined();
   });
 
+  it("does not warn about a later call's externalTimeout, the caller's own timeout", async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const { service } = await start({ env: {} });
+    await service.execute('shared', ok, undefined, { timeout: 0, externalTimeout: 2_000 });
+    await service.execute('shared', ok, undefined, { timeout: 0, externalTimeout: 60_000 });
+    expect(warn).not.toHaveBeenCalled();
+    // Another field that differs is still reported, and externalTimeout not among it.
+    await service.execute('shared', ok, undefined, { timeout: 0, externalTimeout: 9_000, volumeThreshold: 3 });
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringContaining('options are ignored (volumeThreshold: 3 (10 in use))'),
+    ]);
+  });
+
   it("applies the first execute()'s options to a circuit that a manual command created", async () => {
     const { service, clock } = await start({ env: { CIRCUIT_BREAKER_TIMEOUT: '0' } });
     const changes: string[] = [];
