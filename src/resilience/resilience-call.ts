@@ -48,6 +48,8 @@ export class RouteCall implements Unsubscribable {
   private total: AbortScope | undefined = undefined;
   /** Without a total timeout: the request's scope for the retry's backoff, made on first need. */
   private backoffScope: AbortScope | undefined = undefined;
+  /** The backoff signal joined with the one in the route's retry config, when it has one. */
+  private backoffWake: AbortSignal | undefined = undefined;
   private current: AbortScope | undefined = undefined;
   private inCircuit: CircuitAttempt | undefined = undefined;
   private started = 0;
@@ -142,11 +144,12 @@ export class RouteCall implements Unsubscribable {
    * until an attempt has run (nothing can be sleeping before that), so a request that succeeds at
    * once makes no AbortController. Aborted when the client goes away.
    */
-  backoffSignal(now = false): AbortSignal | undefined {
-    if (this.attempts === 0 && !now) return undefined;
+  backoffSignal(now = false, own?: AbortSignal): AbortSignal | undefined {
+    if (this.attempts === 0 && !now) return own;
     const scope = (this.backoffScope ??= new AbortScope());
     if (this.abandoned !== undefined) scope.abort(this.abandoned);
-    return scope.signal;
+    if (own === undefined) return scope.signal;
+    return (this.backoffWake ??= AbortSignal.any([own, scope.signal]));
   }
 
   /** Nobody waits for the answer: no fallback, no mapping, no Retry-After header on a closed response. */
@@ -182,7 +185,8 @@ export class RouteCall implements Unsubscribable {
   private retried(): Promise<unknown> {
     const retry = this.route.retry;
     if (retry === undefined || !this.mayRetry()) return this.attempt(1);
-    // With a total timeout, its signal also wakes a pending backoff and ends the loop.
+    // With a total timeout, its signal also wakes a pending backoff and ends the loop. A signal in
+    // the route's retry config (an app-wide one, say) still does too.
     // A ready policy keeps "no budget" as `budget: undefined`, which the spread would turn back into
     // "the module's budget": say `false` explicitly.
     const config =
@@ -190,7 +194,7 @@ export class RouteCall implements Unsubscribable {
         ? withBackoffSignal(retry, this)
         : {
             ...retry,
-            signal: this.total.signal,
+            signal: retry.signal === undefined ? this.total.signal : AbortSignal.any([retry.signal, this.total.signal]),
             // A Retry-After that ends past the total timeout is given up at once, not slept into a 504.
             deadlineAt: Math.min(
               this.started + this.route.totalTimeoutMs,
@@ -331,13 +335,15 @@ const BACKOFF_PROTOTYPES = new WeakMap<object, object>();
  * now.
  */
 function withBackoffSignal(retry: RetryConfig, call: RouteCall): RetryConfig {
-  if (!isRetryPolicy(retry)) return { ...retry, signal: call.backoffSignal(true) };
+  // The config's own signal, which the one below would hide, is joined to it: only when there is one.
+  const own = retry.signal;
+  if (!isRetryPolicy(retry)) return { ...retry, signal: call.backoffSignal(true, own) };
   let proto = BACKOFF_PROTOTYPES.get(retry);
   if (proto === undefined) {
     proto = Object.create(retry, {
       signal: {
         get(this: { [ROUTE_CALL]: RouteCall }) {
-          return this[ROUTE_CALL].backoffSignal();
+          return this[ROUTE_CALL].backoffSignal(false, own);
         },
       },
     }) as object;
