@@ -206,7 +206,8 @@ export class CircuitBreakerService implements OnApplicationShutdown {
     const configured = this.configured.has(name) ? this.circuitsOption?.[name] : undefined;
     // externalTimeout is the caller's own timeout, told to the circuit only to judge a stuck probe:
     // callers sharing a circuit may differ in it without anything being ignored that they asked for.
-    const given = options.externalTimeout === undefined ? options : { ...options, externalTimeout: undefined };
+    const given =
+      options.externalTimeout === undefined ? options : { ...options, externalTimeout: undefined };
     if (optionsMatchLive(given, breaker.settings, configured as object | undefined)) return;
     let diffs: string[];
     try {

@@ -194,7 +194,10 @@ export class RouteCall implements Unsubscribable {
         ? withBackoffSignal(retry, this)
         : {
             ...retry,
-            signal: retry.signal === undefined ? this.total.signal : AbortSignal.any([retry.signal, this.total.signal]),
+            signal:
+              retry.signal === undefined
+                ? this.total.signal
+                : AbortSignal.any([retry.signal, this.total.signal]),
             // A Retry-After that ends past the total timeout is given up at once, not slept into a 504.
             deadlineAt: Math.min(
               this.started + this.route.totalTimeoutMs,

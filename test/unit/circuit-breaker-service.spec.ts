@@ -195,7 +195,11 @@ describe('CircuitBreakerService configuration', () => {
     await service.execute('shared', ok, undefined, { timeout: 0, externalTimeout: 60_000 });
     expect(warn).not.toHaveBeenCalled();
     // Another field that differs is still reported, and externalTimeout not among it.
-    await service.execute('shared', ok, undefined, { timeout: 0, externalTimeout: 9_000, volumeThreshold: 3 });
+    await service.execute('shared', ok, undefined, {
+      timeout: 0,
+      externalTimeout: 9_000,
+      volumeThreshold: 3,
+    });
     expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
       expect.stringContaining('options are ignored (volumeThreshold: 3 (10 in use))'),
     ]);

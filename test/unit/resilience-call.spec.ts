@@ -741,6 +741,42 @@ describe('RouteCall: a client gone during a backoff, no total timeout', () => {
     expect(t.route.metrics.snapshot()).toMatchObject({ abandoned: 1, retries: 0 });
   });
 
+  it.each([
+    [
+      'a ready policy',
+      (signal: AbortSignal) =>
+        createRetryPolicy({ ...RETRY, baseDelay: 20_000, maxDelay: 20_000, name: 'test', signal }),
+    ],
+    [
+      'a plain config',
+      (signal: AbortSignal) => ({ ...RETRY, baseDelay: 20_000, maxDelay: 20_000, name: 'test', signal }),
+    ],
+    [
+      'a plain config under a total timeout',
+      (signal: AbortSignal) => ({ ...RETRY, baseDelay: 20_000, maxDelay: 20_000, signal }),
+    ],
+  ])(
+    "the retry config's own signal, aborted mid-backoff, settles the request at once (%s)",
+    async (kind, retryWith) => {
+      const app = new AbortController();
+      const t = setup({
+        retry: retryWith(app.signal),
+        circuitOptions: { volumeThreshold: 100 },
+        totalTimeoutMs: kind.includes('total') ? 120_000 : 0,
+      });
+      t.setHandler(() => Promise.reject(Object.assign(new Error('503 upstream'), { status: 503 })));
+      const { outcome } = t.start();
+      let settled = false;
+      void outcome.then(() => (settled = true));
+      await t.clock.advance(1_000);
+      expect(t.handle).toHaveBeenCalledTimes(1);
+      app.abort(new Error('app shutting down'));
+      await t.clock.advance(0);
+      expect(settled).toBe(true);
+      expect(t.handle).toHaveBeenCalledTimes(1);
+    },
+  );
+
   it('makes no AbortController of its own for a request that succeeds at once', async () => {
     const Original = global.AbortController;
     let made = 0;

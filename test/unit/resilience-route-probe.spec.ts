@@ -131,7 +131,9 @@ describe('A route circuit with the default timeouts', () => {
     const fast = t.find('fast');
     const slow = t.find('slow');
     expect([fast.timeoutMs, slow.timeoutMs]).toEqual([2_000, 60_000]);
-    expect([fast.circuitOptions.externalTimeout, slow.circuitOptions.externalTimeout]).toEqual([60_000, 60_000]);
+    expect([fast.circuitOptions.externalTimeout, slow.circuitOptions.externalTimeout]).toEqual([
+      60_000, 60_000,
+    ]);
     t.setHandler(() => {
       throw new Error('down');
     });
@@ -147,7 +149,9 @@ describe('A route circuit with the default timeouts', () => {
     await t.clock.advance(5_000);
     expect(await probe).toEqual({ value: 'slow but healthy' });
     expect(t.breakers.getState('shared')).toBe('CLOSED');
-    const optionWarnings = warn.mock.calls.map(([m]) => String(m)).filter((m) => m.includes('already exists'));
+    const optionWarnings = warn.mock.calls
+      .map(([m]) => String(m))
+      .filter((m) => m.includes('already exists'));
     warn.mockRestore();
     expect(optionWarnings).toEqual([]);
   });
