@@ -44,7 +44,8 @@ function shareExternalTimeouts(routes: ResilienceRoute[]): void {
     if (!route.breaker) continue;
     const own = route.circuitOptions.externalTimeout ?? 0;
     const seen = largest.get(route.name);
-    largest.set(route.name, seen === undefined ? own : seen === 0 || own === 0 ? 0 : Math.max(seen, own));
+    // The largest bound: a route without one must not shorten the others' probes to resetTimeout.
+    largest.set(route.name, Math.max(seen ?? 0, own));
   }
   for (const route of routes) {
     const shared = largest.get(route.name);

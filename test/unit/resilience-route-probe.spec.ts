@@ -40,6 +40,22 @@ class SharedCircuitController {
   }
 }
 
+/** Two routes of one circuit, one without any timeout. */
+@Controller('unbounded')
+class UnboundedSharedController {
+  @Get('bounded')
+  @UseResilience({ circuitName: 'mixed', circuit: { volumeThreshold: 2 } })
+  bounded(): string {
+    return 'unused';
+  }
+
+  @Get('unbounded')
+  @UseResilience({ circuitName: 'mixed', timeoutMs: 0, circuit: { volumeThreshold: 2 } })
+  unbounded(): string {
+    return 'unused';
+  }
+}
+
 describe('A route circuit with the default timeouts', () => {
   let moduleRef: TestingModule;
   afterEach(() => moduleRef?.close());
@@ -154,5 +170,12 @@ describe('A route circuit with the default timeouts', () => {
       .filter((m) => m.includes('already exists'));
     warn.mockRestore();
     expect(optionWarnings).toEqual([]);
+  });
+
+  it('a route without a timeout does not shorten the shared probe limit to resetTimeout', async () => {
+    const t = await boot(UnboundedSharedController);
+    expect([t.find('bounded').timeoutMs, t.find('unbounded').timeoutMs]).toEqual([60_000, 0]);
+    expect(t.find('unbounded').circuitOptions.externalTimeout).toBe(60_000);
+    expect(t.find('bounded').circuitOptions.externalTimeout).toBe(60_000);
   });
 });
