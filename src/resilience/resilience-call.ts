@@ -357,12 +357,15 @@ function withBackoffSignal(retry: RetryConfig, call: RouteCall): RetryConfig {
   return config as unknown as RetryConfig;
 }
 
-/** The listener a queued response put on its socket, removed when the response closes. */
+/** The socket a queued response watches, until the response closes. */
 const SOCKET_WATCH = Symbol('nestjs-reliability.socket-watch');
+/** On a socket: its queued responses, watched by one `close` listener however deep the pipeline. */
+const QUEUED = Symbol('nestjs-reliability.queued-responses');
 
 interface Emitter {
   on(event: string, listener: () => void): unknown;
   removeListener(event: string, listener: () => void): unknown;
+  [QUEUED]?: Set<WatchedResponse>;
 }
 
 interface WatchedResponse {
@@ -370,7 +373,7 @@ interface WatchedResponse {
   socket?: unknown;
   writableFinished?: boolean;
   [ROUTE_CALL]?: RouteCall;
-  [SOCKET_WATCH]?: { socket: Emitter; listener: () => void };
+  [SOCKET_WATCH]?: Emitter;
 }
 
 /**
@@ -379,18 +382,19 @@ interface WatchedResponse {
  * shared listener, reading the call from the response, keeps the hot path free of closures.
  *
  * A pipelined request queued behind another has no socket yet, and its response's `close` never
- * fires if the client leaves before its turn: such a call also listens for the socket's `close`,
- * until its response closes (so that a keep-alive socket collects no listeners).
+ * fires if the client leaves before its turn: such a response is also watched through its socket,
+ * with one listener per socket, removed when the last queued response closes (so that a keep-alive
+ * socket collects no listeners).
  */
 function watchClient(call: RouteCall, response: unknown, request: unknown): void {
   const raw = ((response as { raw?: unknown } | undefined)?.raw ?? response) as WatchedResponse | undefined;
   if (raw === undefined || raw === null || typeof raw.on !== 'function') return;
   raw[ROUTE_CALL] = call;
   (raw.on as (event: string, listener: () => void) => void).call(raw, 'close', onResponseClose);
-  if (raw.socket === null) watchQueued(call, raw, request);
+  if (raw.socket === null) watchQueued(raw, request);
 }
 
-function watchQueued(call: RouteCall, raw: WatchedResponse, request: unknown): void {
+function watchQueued(raw: WatchedResponse, request: unknown): void {
   const req = request as { raw?: { socket?: unknown }; socket?: unknown } | undefined;
   const socket = (req?.raw?.socket ?? req?.socket) as Partial<Emitter> | null | undefined;
   if (
@@ -401,19 +405,37 @@ function watchQueued(call: RouteCall, raw: WatchedResponse, request: unknown): v
   ) {
     return;
   }
-  const listener = (): void => {
-    if (!call.settled && raw.writableFinished !== true) call.unsubscribe();
-  };
-  raw[SOCKET_WATCH] = { socket: socket as Emitter, listener };
-  socket.on('close', listener);
+  let queued = socket[QUEUED];
+  if (queued === undefined) {
+    queued = socket[QUEUED] = new Set();
+    socket.on('close', onQueuedSocketClose);
+  }
+  queued.add(raw);
+  raw[SOCKET_WATCH] = socket as Emitter;
+}
+
+/** The client left with responses still queued: each unfinished one is abandoned. */
+function onQueuedSocketClose(this: Emitter): void {
+  const queued = this[QUEUED];
+  this[QUEUED] = undefined;
+  this.removeListener('close', onQueuedSocketClose);
+  for (const raw of queued ?? []) {
+    raw[SOCKET_WATCH] = undefined;
+    const call = raw[ROUTE_CALL];
+    if (call !== undefined && !call.settled && raw.writableFinished !== true) call.unsubscribe();
+  }
 }
 
 /** `close` fires after every response; only one that closed unfinished means the client left. */
 function onResponseClose(this: WatchedResponse): void {
-  const watch = this[SOCKET_WATCH];
-  if (watch !== undefined) {
+  const socket = this[SOCKET_WATCH];
+  if (socket !== undefined) {
     this[SOCKET_WATCH] = undefined;
-    watch.socket.removeListener('close', watch.listener);
+    const queued = socket[QUEUED];
+    if (queued !== undefined && queued.delete(this) && queued.size === 0) {
+      socket[QUEUED] = undefined;
+      socket.removeListener('close', onQueuedSocketClose);
+    }
   }
   const call = this[ROUTE_CALL];
   if (call !== undefined && !call.settled && this.writableFinished !== true) call.unsubscribe();
