@@ -3,8 +3,8 @@
  * against a bare `await fn()`, p-retry and cockatiel, side by side in one run.
  */
 import { handleAll, retry as cockatielRetry } from 'cockatiel';
-import { systemClock } from '../src/core/clock';
-import { createRetryPolicy, retry } from '../src/core/retry';
+import { systemClock } from '../src/core/common/clock';
+import { createRetryPolicy, retry } from '../src/core/retry/retry';
 import { RetryService } from '../src/retry/retry.service';
 import { BenchResult, measure, printTable, withRatios } from './harness';
 

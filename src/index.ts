@@ -23,28 +23,32 @@ export type {
   CircuitCallOutcomeKind,
   CircuitStateChange,
   CircuitTransitionReason,
-} from './core/circuit-breaker-events.js';
-export type { CircuitMetrics, CircuitTotals } from './core/circuit-breaker-metrics.js';
-export { CircuitBreakerRegistry } from './core/circuit-breaker-registry.js';
-export type { CircuitBreakerRegistryOptions } from './core/circuit-breaker-registry.js';
-export { DEFAULT_CIRCUIT_SETTINGS } from './core/circuit-breaker-settings.js';
-export type { CircuitBreakerSettings } from './core/circuit-breaker-settings.js';
-export type { CircuitBreakerContext } from './core/circuit-breaker-shared.js';
-export { CircuitBreaker } from './core/circuit-breaker.js';
-export type { CircuitCallOptions, CircuitFallback, CircuitFn } from './core/circuit-breaker.js';
+} from './core/circuit-breaker/events.js';
+export type { CircuitMetrics, CircuitTotals } from './core/circuit-breaker/metrics.js';
+export { CircuitBreakerRegistry } from './core/circuit-breaker/registry.js';
+export type { CircuitBreakerRegistryOptions } from './core/circuit-breaker/registry.js';
+export { DEFAULT_CIRCUIT_SETTINGS } from './core/circuit-breaker/settings.js';
+export type { CircuitBreakerSettings } from './core/circuit-breaker/settings.js';
+export type { CircuitBreakerContext } from './core/circuit-breaker/shared.js';
+export { CircuitBreaker } from './core/circuit-breaker/circuit-breaker.js';
+export type {
+  CircuitCallOptions,
+  CircuitFallback,
+  CircuitFn,
+} from './core/circuit-breaker/circuit-breaker.js';
 
 // Retry
-export { backoffDelays, createBackoff, exponentialDelay } from './core/backoff.js';
-export type { Backoff, BackoffOptions, JitterMode, RandomSource } from './core/backoff.js';
-export { DEFAULT_RETRY_BUDGET, RetryBudget } from './core/retry-budget.js';
-export type { RetryBudgetLimits } from './core/retry-budget.js';
+export { backoffDelays, createBackoff, exponentialDelay } from './core/retry/backoff.js';
+export type { Backoff, BackoffOptions, JitterMode, RandomSource } from './core/retry/backoff.js';
+export { DEFAULT_RETRY_BUDGET, RetryBudget } from './core/retry/budget.js';
+export type { RetryBudgetLimits } from './core/retry/budget.js';
 export {
   isRetryableDatabaseError,
   isRetryableError,
   isRetryableHttpError,
   parseRetryAfter,
   retryAfterMsOf,
-} from './core/retry-classification.js';
+} from './core/classification/retry-classification.js';
 export {
   createRetryPolicy,
   createRetryStats,
@@ -52,7 +56,7 @@ export {
   getRetryAttempts,
   retry,
   retryAfterJitterMs,
-} from './core/retry.js';
+} from './core/retry/retry.js';
 export type {
   RetryableFunction,
   RetryEvent,
@@ -60,7 +64,7 @@ export type {
   RetryPolicy,
   RetryPolicyOptions,
   RetryStats,
-} from './core/retry.js';
+} from './core/retry/retry.js';
 export type { NamedRetryConfig, RetryConfig, RetryMetrics, RetryPresetName } from './retry/retry.options.js';
 export { RetryService } from './retry/retry.service.js';
 
@@ -84,10 +88,10 @@ export type {
   CleanupTaskOptions,
   CleanupTaskOutcome,
   CleanupTaskResult,
-} from './core/cleanup-tasks.js';
-export type { ShutdownMetrics, ShutdownTrigger } from './core/shutdown-coordinator.js';
-export { SHUTDOWN_PHASES } from './core/shutdown-phases.js';
-export type { ShutdownPhase } from './core/shutdown-phases.js';
+} from './core/shutdown/cleanup-tasks.js';
+export type { ShutdownMetrics, ShutdownTrigger } from './core/shutdown/coordinator.js';
+export { SHUTDOWN_PHASES } from './core/shutdown/phases.js';
+export type { ShutdownPhase } from './core/shutdown/phases.js';
 export type { HealthCheckDetail, HealthCheckFunction, HealthCheckOption } from './shutdown/health-checks.js';
 export type { HealthOptions } from './shutdown/health.options.js';
 export { ReliabilityHealthIndicator } from './shutdown/reliability-health.indicator.js';
@@ -103,8 +107,8 @@ export {
   isDatabaseConnectError,
   isTransactionConflict,
   isTransientDatabaseError,
-} from './core/database-errors.js';
-export type { DatabaseErrorClass } from './core/database-errors.js';
+} from './core/classification/database-errors.js';
+export type { DatabaseErrorClass } from './core/classification/database-errors.js';
 export type { DatabaseMetrics } from './database/database-metrics.js';
 export type {
   DatabaseCallContext,
@@ -122,9 +126,9 @@ export type {
 } from './database/database.types.js';
 
 // Errors, classification and time
-export { FakeClock, flushMicrotasks, systemClock } from './core/clock.js';
-export type { Clock, TimerHandle } from './core/clock.js';
-export { statusOf } from './core/error-shapes.js';
+export { FakeClock, flushMicrotasks, systemClock } from './core/common/clock.js';
+export type { Clock, TimerHandle } from './core/common/clock.js';
+export { statusOf } from './core/common/error-shapes.js';
 export {
   CircuitOpenError,
   isCircuitOpenError,
@@ -132,7 +136,7 @@ export {
   isTimeoutError,
   ReliabilityConfigError,
   TimeoutError,
-} from './core/errors.js';
-export type { CircuitState, ConfigIssue } from './core/errors.js';
-export { defaultIsFailure } from './core/failure-classification.js';
-export type { LatencySummary } from './core/latency-histogram.js';
+} from './core/common/errors.js';
+export type { CircuitState, ConfigIssue } from './core/common/errors.js';
+export { defaultIsFailure } from './core/classification/failure-classification.js';
+export type { LatencySummary } from './core/common/latency-histogram.js';

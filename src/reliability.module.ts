@@ -5,7 +5,7 @@ import {
 } from './circuit-breaker/circuit-breaker.providers.js';
 import { reliabilityConfigProvider } from './config/config.provider.js';
 import { DATABASE_EXPORTS, DATABASE_PROVIDERS } from './database/database.providers.js';
-import { systemClock } from './core/clock.js';
+import { systemClock } from './core/common/clock.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from './reliability.tokens.js';
 import { RELIABILITY_COPY, getThisReliabilityCopy } from './reliability-copy.js';
 import {

@@ -1,5 +1,5 @@
-import { CircuitBreakerSettings, DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker-settings.js';
-import { ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
+import { CircuitBreakerSettings, DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker/settings.js';
+import { ConfigIssue, ReliabilityConfigError } from '../core/common/errors.js';
 import type { CircuitBreakerDefaults } from '../config/circuit-breaker.config.js';
 import { rollingBucketsParser } from '../config/circuit-breaker.config.js';
 import {

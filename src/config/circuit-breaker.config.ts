@@ -1,4 +1,4 @@
-import { DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker-settings.js';
+import { DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker/settings.js';
 import {
   durationMs,
   field,

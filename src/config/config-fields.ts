@@ -2,7 +2,7 @@
  * Field parsers for configuration. Each turns a raw value (a string from the environment, or a
  * typed value from `forRoot`) into a checked value, or returns an {@link Invalid} saying what is allowed.
  */
-import { MAX_TIMER_MS } from '../core/clock.js';
+import { MAX_TIMER_MS } from '../core/common/clock.js';
 
 /** A parse failure: what the field allows. */
 export interface Invalid {

@@ -1,4 +1,4 @@
-import { ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
+import { ConfigIssue, ReliabilityConfigError } from '../core/common/errors.js';
 import { CIRCUIT_BREAKER_FIELDS, CircuitBreakerDefaults } from './circuit-breaker.config.js';
 import { FieldSpec, isInvalid } from './config-fields.js';
 import { DATABASE_FIELDS, DatabaseConfig } from './database.config.js';

@@ -1,4 +1,4 @@
-import type { JitterMode } from '../core/backoff.js';
+import type { JitterMode } from '../core/retry/backoff.js';
 import {
   bool,
   durationMs,

@@ -1,5 +1,5 @@
-export { FakeClock, systemClock, flushMicrotasks } from './clock.js';
-export type { Clock, TimerHandle } from './clock.js';
-export * from './errors.js';
-export { statusOf, codesOf, headerOf, causeChain, isAbortLike } from './error-shapes.js';
-export type { LatencySummary } from './latency-histogram.js';
+export { FakeClock, systemClock, flushMicrotasks } from './common/clock.js';
+export type { Clock, TimerHandle } from './common/clock.js';
+export * from './common/errors.js';
+export { statusOf, codesOf, headerOf, causeChain, isAbortLike } from './common/error-shapes.js';
+export type { LatencySummary } from './common/latency-histogram.js';

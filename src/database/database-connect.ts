@@ -1,10 +1,10 @@
-import { Clock } from '../core/clock.js';
+import { Clock } from '../core/common/clock.js';
 import {
   DatabaseConnectError,
   describeDatabaseError,
   isTransientDatabaseError,
-} from '../core/database-errors.js';
-import { runWithTimeout } from '../core/timeout.js';
+} from '../core/classification/database-errors.js';
+import { runWithTimeout } from '../core/common/deadline.js';
 import type { PrismaClientLike } from './database.types.js';
 
 /** Backoff of the boot connect: 100 ms, doubling, at most 2 s, each with ±20 % jitter. */

@@ -1,6 +1,6 @@
-import type { CircuitState } from '../core/errors.js';
-import { LatencyHistogram, LatencySummary } from '../core/latency-histogram.js';
-import type { DatabaseErrorClass } from '../core/database-errors.js';
+import type { CircuitState } from '../core/common/errors.js';
+import { LatencyHistogram, LatencySummary } from '../core/common/latency-histogram.js';
+import type { DatabaseErrorClass } from '../core/classification/database-errors.js';
 
 /**
  * A snapshot of the database wrapper. Every figure is counted by the wrapper itself or read from

@@ -3,16 +3,16 @@ import { ModuleRef } from '@nestjs/core';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CircuitBreakerService } from '../circuit-breaker/circuit-breaker.service.js';
 import type { CircuitOptions } from '../circuit-breaker/circuit-breaker.options.js';
-import { Clock, systemClock } from '../core/clock.js';
+import { Clock, systemClock } from '../core/common/clock.js';
 import {
   classifyDatabaseError,
   describeDatabaseError,
   isTransactionConflict,
   isTransientDatabaseError,
-} from '../core/database-errors.js';
-import { isCircuitOpenError, ReliabilityConfigError } from '../core/errors.js';
-import { runWithTimeout } from '../core/timeout.js';
-import type { RetryEvent } from '../core/retry.js';
+} from '../core/classification/database-errors.js';
+import { isCircuitOpenError, ReliabilityConfigError } from '../core/common/errors.js';
+import { runWithTimeout } from '../core/common/deadline.js';
+import type { RetryEvent } from '../core/retry/retry.js';
 import { ReliabilityConfig } from '../config/reliability-config.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG, RELIABILITY_MODULE_OPTIONS } from '../reliability.tokens.js';
 import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
@@ -35,7 +35,7 @@ import {
   TransactionClientOf,
 } from './database.types.js';
 import { validateDatabaseOptions } from './database.validation.js';
-import { InFlightTracker } from './in-flight-tracker.js';
+import { InFlightTracker } from '../core/shutdown/in-flight-tracker.js';
 import { listenForPoolErrors } from './pool-errors.js';
 
 /** A database operation: gets the client (typed as the app's `PrismaClient`) and the call context. @publicApi */

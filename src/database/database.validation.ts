@@ -1,4 +1,4 @@
-import { ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
+import { ConfigIssue, ReliabilityConfigError } from '../core/common/errors.js';
 import type { DatabaseModuleOptions } from './database.options.js';
 
 const KNOWN = [

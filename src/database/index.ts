@@ -19,5 +19,5 @@ export {
   isDatabaseConnectError,
   isTransactionConflict,
   isTransientDatabaseError,
-} from '../core/database-errors.js';
-export type { DatabaseErrorClass } from '../core/database-errors.js';
+} from '../core/classification/database-errors.js';
+export type { DatabaseErrorClass } from '../core/classification/database-errors.js';

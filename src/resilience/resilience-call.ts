@@ -1,14 +1,14 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import type { Subscriber, Unsubscribable } from 'rxjs';
-import type { Clock } from '../core/clock.js';
-import { isCircuitOpenError, isTimeoutError } from '../core/errors.js';
-import { CallersOwnRejection, isCallersOwnRejection } from '../core/failure-classification.js';
-import { isRetryPolicy } from '../core/retry.js';
+import type { Clock } from '../core/common/clock.js';
+import { isCircuitOpenError, isTimeoutError } from '../core/common/errors.js';
+import { CallersOwnRejection, isCallersOwnRejection } from '../core/classification/failure-classification.js';
+import { isRetryPolicy } from '../core/retry/retry.js';
 import type { RetryConfig } from '../retry/retry.options.js';
 import type { ResilienceFailureReason, ResilienceFallbackContext } from './resilience.options.js';
 import { clientClosedRequest, isClientError, markUnretryable } from './resilience-errors.js';
 import type { ResilienceRoute } from './resilience-route.js';
-import { AbortScope, isOwnTimeout, markOwnTimeout, runScoped } from './resilience-scope.js';
+import { AbortScope, isOwnTimeout, markOwnTimeout, runScoped } from '../core/policy/abort-scope.js';
 import { bindAttemptScope } from './resilience-signal.decorator.js';
 
 /** The function run inside the circuit: without a parameter the circuit makes no AbortController. */

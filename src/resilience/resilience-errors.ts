@@ -1,5 +1,5 @@
 import { GatewayTimeoutException, HttpException, ServiceUnavailableException } from '@nestjs/common';
-import type { CircuitOpenError } from '../core/errors.js';
+import type { CircuitOpenError } from '../core/common/errors.js';
 
 /** Errors that must not be retried whatever the retry policy says (their response is on the wire). */
 const UNRETRYABLE = new WeakSet<object>();

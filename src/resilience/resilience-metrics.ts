@@ -1,4 +1,4 @@
-import { LatencyHistogram, LatencySummary } from '../core/latency-histogram.js';
+import { LatencyHistogram, LatencySummary } from '../core/common/latency-histogram.js';
 
 /**
  * Counters of one circuit name (by default one route), since the app started. Every request

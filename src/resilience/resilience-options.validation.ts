@@ -1,7 +1,7 @@
-import { ConfigIssue, isReliabilityConfigError } from '../core/errors.js';
-import { MAX_TIMER_MS } from '../core/clock.js';
-import { createRetryPolicy } from '../core/retry.js';
-import { RETRY_PRESETS } from '../retry/retry.presets.js';
+import { ConfigIssue, isReliabilityConfigError } from '../core/common/errors.js';
+import { MAX_TIMER_MS } from '../core/common/clock.js';
+import { createRetryPolicy } from '../core/retry/retry.js';
+import { RETRY_PRESETS } from '../core/retry/presets.js';
 import { unknownRetryName } from '../retry/retry-names.js';
 import type { ResilienceModuleOptions, ResilienceOptions } from './resilience.options.js';
 

@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { RESILIENCE_SCOPE, RESILIENCE_SIGNAL_PROPERTY } from './resilience.constants.js';
-import type { AbortScope } from './resilience-scope.js';
+import type { AbortScope } from '../core/policy/abort-scope.js';
 
 let never: AbortSignal | undefined;
 

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, OnModuleInit, Optional, RequestMethod, Type
 import { DiscoveryService, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { resolveCircuitOptions } from '../circuit-breaker/circuit-options.resolver.js';
 import { ReliabilityConfig } from '../config/reliability-config.js';
-import { DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker-settings.js';
-import { ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
-import { isRetryableError } from '../core/retry-classification.js';
+import { DEFAULT_CIRCUIT_SETTINGS } from '../core/circuit-breaker/settings.js';
+import { ConfigIssue, ReliabilityConfigError } from '../core/common/errors.js';
+import { isRetryableError } from '../core/classification/retry-classification.js';
 import { RELIABILITY_CONFIG, RELIABILITY_MODULE_OPTIONS } from '../reliability.tokens.js';
 import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import type { RetryConfig } from '../retry/retry.options.js';

@@ -10,8 +10,8 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { CircuitBreakerService } from '../circuit-breaker/circuit-breaker.service.js';
-import { Clock, systemClock } from '../core/clock.js';
-import { isCircuitOpenError } from '../core/errors.js';
+import { Clock, systemClock } from '../core/common/clock.js';
+import { isCircuitOpenError } from '../core/common/errors.js';
 import { RELIABILITY_CLOCK } from '../reliability.tokens.js';
 import { RELIABILITY_COPY, ReliabilityCopy, twoCopiesError } from '../reliability-copy.js';
 import type { RetryConfig } from '../retry/retry.options.js';

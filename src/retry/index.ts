@@ -9,7 +9,7 @@ export {
   retryAfterJitterMs,
   DEFAULT_RETRY_POLICY,
   RETRY_AFTER_MAX_JITTER_MS,
-} from '../core/retry.js';
+} from '../core/retry/retry.js';
 export type {
   RetryableFunction,
   RetryEvent,
@@ -17,15 +17,15 @@ export type {
   RetryPolicy,
   RetryPolicyOptions,
   RetryStats,
-} from '../core/retry.js';
-export { createBackoff, backoffDelays, exponentialDelay } from '../core/backoff.js';
-export type { Backoff, BackoffOptions, RandomSource } from '../core/backoff.js';
-export { RetryBudget, DEFAULT_RETRY_BUDGET } from '../core/retry-budget.js';
-export type { RetryBudgetLimits } from '../core/retry-budget.js';
+} from '../core/retry/retry.js';
+export { createBackoff, backoffDelays, exponentialDelay } from '../core/retry/backoff.js';
+export type { Backoff, BackoffOptions, RandomSource } from '../core/retry/backoff.js';
+export { RetryBudget, DEFAULT_RETRY_BUDGET } from '../core/retry/budget.js';
+export type { RetryBudgetLimits } from '../core/retry/budget.js';
 export {
   isRetryableError,
   isRetryableHttpError,
   isRetryableDatabaseError,
   retryAfterMsOf,
   parseRetryAfter,
-} from '../core/retry-classification.js';
+} from '../core/classification/retry-classification.js';

@@ -1,7 +1,7 @@
-import { ConfigIssue, isReliabilityConfigError, ReliabilityConfigError } from '../core/errors.js';
-import { createRetryPolicy, RetryPolicy } from '../core/retry.js';
+import { ConfigIssue, isReliabilityConfigError, ReliabilityConfigError } from '../core/common/errors.js';
+import { createRetryPolicy, RetryPolicy } from '../core/retry/retry.js';
 import type { RetryConfig, RetryPresetName } from './retry.options.js';
-import { RETRY_PRESETS } from './retry.presets.js';
+import { RETRY_PRESETS } from '../core/retry/presets.js';
 
 const PRESET_NAMES = Object.keys(RETRY_PRESETS) as RetryPresetName[];
 

@@ -1,4 +1,4 @@
-import type { RetryPolicyOptions, RetryStats } from '../core/retry.js';
+import type { RetryPolicyOptions, RetryStats } from '../core/retry/retry.js';
 
 /**
  * Options of one `executeWithRetry` call: `maxAttempts`, `baseDelay`, `maxDelay`,

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { Clock, Sleepers, systemClock } from '../core/clock.js';
-import { RetryBudgetLimits } from '../core/retry-budget.js';
+import { Clock, Sleepers, systemClock } from '../core/common/clock.js';
+import { RetryBudgetLimits } from '../core/retry/budget.js';
 import {
   copyRetryStats,
   createRetryPolicy,
@@ -8,15 +8,15 @@ import {
   RetryableFunction,
   RetryPolicy,
   runRetry,
-} from '../core/retry.js';
+} from '../core/retry/retry.js';
 import { ReliabilityConfig, resolveReliabilityConfig } from '../config/reliability-config.js';
-import { ReliabilityConfigError } from '../core/errors.js';
+import { ReliabilityConfigError } from '../core/common/errors.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG, RELIABILITY_MODULE_OPTIONS } from '../reliability.tokens.js';
 import type { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { RETRY_METRICS_CAPACITY, RetryConfig, RetryMetrics } from './retry.options.js';
-import { RETRY_PRESETS } from './retry.presets.js';
+import { RETRY_PRESETS } from '../core/retry/presets.js';
 import { isRetryPresetName, resolveNamedRetries, unknownRetryName } from './retry-names.js';
-import { RetryRegistry } from './retry-registry.js';
+import { RetryRegistry } from '../core/retry/registry.js';
 
 /**
  * Retries with exponential backoff and jitter, per-name retry budgets and metrics.

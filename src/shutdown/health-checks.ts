@@ -1,6 +1,6 @@
-import { Clock } from '../core/clock.js';
-import { isTimeoutError } from '../core/errors.js';
-import { runWithTimeout } from '../core/timeout.js';
+import { Clock } from '../core/common/clock.js';
+import { isTimeoutError } from '../core/common/errors.js';
+import { runWithTimeout } from '../core/common/deadline.js';
 
 /**
  * A custom readiness check. It fails when it throws, rejects, returns `false` or passes its

@@ -1,4 +1,4 @@
-import { ConfigIssue, ReliabilityConfigError } from '../core/errors.js';
+import { ConfigIssue, ReliabilityConfigError } from '../core/common/errors.js';
 import { DEFAULT_HEALTH_CHECK_TIMEOUT_MS, HealthCheckOption, ResolvedHealthCheck } from './health-checks.js';
 
 /**

@@ -5,12 +5,12 @@ export { ReliabilityHealthService } from './reliability-health.service.js';
 export type { HealthCheckDetail, HealthReport, HealthSnapshot } from './reliability-health.service.js';
 export { ReliabilityHealthIndicator } from './reliability-health.indicator.js';
 export type { TerminusIndicatorResult } from './reliability-health.indicator.js';
-export { SHUTDOWN_PHASES } from '../core/shutdown-phases.js';
-export type { ShutdownPhase } from '../core/shutdown-phases.js';
-export type { ShutdownMetrics, ShutdownTrigger } from '../core/shutdown-coordinator.js';
+export { SHUTDOWN_PHASES } from '../core/shutdown/phases.js';
+export type { ShutdownPhase } from '../core/shutdown/phases.js';
+export type { ShutdownMetrics, ShutdownTrigger } from '../core/shutdown/coordinator.js';
 export type {
   CleanupTaskFn,
   CleanupTaskOptions,
   CleanupTaskOutcome,
   CleanupTaskResult,
-} from '../core/cleanup-tasks.js';
+} from '../core/shutdown/cleanup-tasks.js';

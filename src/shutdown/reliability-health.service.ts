@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { Clock, systemClock } from '../core/clock.js';
-import { runWithTimeout } from '../core/timeout.js';
+import { Clock, systemClock } from '../core/common/clock.js';
+import { runWithTimeout } from '../core/common/deadline.js';
 import { ReliabilityConfig } from '../config/reliability-config.js';
 import {
   HEALTH_OPTIONS,

@@ -11,14 +11,14 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
-import { CleanupTaskFn, CleanupTaskOptions } from '../core/cleanup-tasks.js';
-import { Clock, TimerHandle, systemClock } from '../core/clock.js';
-import { ShutdownCoordinator, ShutdownMetrics } from '../core/shutdown-coordinator.js';
-import { ShutdownPhase } from '../core/shutdown-phases.js';
+import { CleanupTaskFn, CleanupTaskOptions } from '../core/shutdown/cleanup-tasks.js';
+import { Clock, TimerHandle, systemClock } from '../core/common/clock.js';
+import { ShutdownCoordinator, ShutdownMetrics } from '../core/shutdown/coordinator.js';
+import { ShutdownPhase } from '../core/shutdown/phases.js';
 import { ReliabilityConfig } from '../config/reliability-config.js';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../reliability.tokens.js';
-import { HttpRequestTracker } from './http-request-tracker.js';
-import { hasAppSignalListener, observeShutdownSignals } from './signal-observer.js';
+import { HttpRequestTracker } from '../core/shutdown/http-request-tracker.js';
+import { hasAppSignalListener, observeShutdownSignals } from '../core/shutdown/signal-observer.js';
 
 const SIGNALS: readonly string[] = Object.values(ShutdownSignal);
 /** How long after bootstrap the library looks for `enableShutdownHooks()` (it may come after `listen()`). */

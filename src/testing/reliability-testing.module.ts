@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
-import { FakeClock } from '../core/clock.js';
+import { FakeClock } from '../core/common/clock.js';
 import { ReliabilityModuleOptions } from '../reliability-options.interface.js';
 import { RELIABILITY_CLOCK } from '../reliability.tokens.js';
 import { ReliabilityModule } from '../reliability.module.js';

@@ -8,7 +8,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
-import { isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
+import { isCircuitOpenError, isTimeoutError } from '../../src/core/common/errors';
 import { ReliabilityModule } from '../../src/reliability.module';
 
 type Mode = 'ok' | '503' | '404' | 'hang';

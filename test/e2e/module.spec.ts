@@ -2,7 +2,7 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { ReliabilityConfig } from '../../src/config';
-import { isReliabilityConfigError } from '../../src/core/errors';
+import { isReliabilityConfigError } from '../../src/core/common/errors';
 import { RELIABILITY_CONFIG } from '../../src/reliability.tokens';
 import { ReliabilityModule } from '../../src/reliability.module';
 

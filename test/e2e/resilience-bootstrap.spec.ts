@@ -1,5 +1,5 @@
 import { Controller, Get, Logger, Type } from '@nestjs/common';
-import { isReliabilityConfigError } from '../../src/core/errors';
+import { isReliabilityConfigError } from '../../src/core/common/errors';
 import { UseResilience } from '../../src/resilience';
 import type { ResilienceOptions } from '../../src/resilience';
 import { buildResilienceApp, RESILIENCE_ADAPTERS } from '../support/resilience-app';

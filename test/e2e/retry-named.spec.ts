@@ -6,8 +6,8 @@
 import { Controller, Get, HttpException, INestApplication, Logger, Module, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { FakeClock } from '../../src/core/clock';
-import { isReliabilityConfigError } from '../../src/core/errors';
+import { FakeClock } from '../../src/core/common/clock';
+import { isReliabilityConfigError } from '../../src/core/common/errors';
 import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
 import { ReliabilityModule } from '../../src/reliability.module';
 import type { ReliabilityModuleOptions } from '../../src/reliability-options.interface';

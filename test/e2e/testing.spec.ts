@@ -19,7 +19,7 @@ import { Test } from '@nestjs/testing';
 import http from 'node:http';
 import request from 'supertest';
 import { CircuitBreakerService } from '../../src/circuit-breaker';
-import { getRetryAttempts } from '../../src/core/retry';
+import { getRetryAttempts } from '../../src/core/retry/retry';
 import type { ReliabilityConfig } from '../../src/config/reliability-config';
 import { RELIABILITY_CLOCK, RELIABILITY_CONFIG } from '../../src/reliability.tokens';
 import { ResilienceInterceptor, ResilienceSignal, UseResilience } from '../../src/resilience';

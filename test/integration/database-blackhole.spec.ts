@@ -1,5 +1,5 @@
-import { systemClock } from '../../src/core/clock';
-import { isTimeoutError } from '../../src/core/errors';
+import { systemClock } from '../../src/core/common/clock';
+import { isTimeoutError } from '../../src/core/common/errors';
 import { createDatabaseApp, DatabaseApp } from '../support/database-app';
 import { FaultProxy } from '../support/fault-proxy';
 import { createTestDatabase, TestDatabase, withPort } from '../support/postgres-databases';

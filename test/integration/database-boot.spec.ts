@@ -1,5 +1,5 @@
-import { systemClock } from '../../src/core/clock';
-import { isDatabaseConnectError } from '../../src/core/database-errors';
+import { systemClock } from '../../src/core/common/clock';
+import { isDatabaseConnectError } from '../../src/core/classification/database-errors';
 import { createDatabaseApp } from '../support/database-app';
 import { startMigratedServer } from '../support/postgres-databases';
 import { PostgresServer } from '../support/postgres-server';

@@ -1,5 +1,5 @@
 import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
-import { classifyDatabaseError } from '../../src/core/database-errors';
+import { classifyDatabaseError } from '../../src/core/classification/database-errors';
 import { createDatabaseApp, DatabaseApp } from '../support/database-app';
 import { createTestDatabase, TestDatabase } from '../support/postgres-databases';
 

@@ -1,5 +1,5 @@
-import { systemClock } from '../../src/core/clock';
-import { isTransientDatabaseError } from '../../src/core/database-errors';
+import { systemClock } from '../../src/core/common/clock';
+import { isTransientDatabaseError } from '../../src/core/classification/database-errors';
 import { createDatabaseApp, DatabaseApp } from '../support/database-app';
 import { FaultProxy } from '../support/fault-proxy';
 import { createTestDatabase, TestDatabase, withPort } from '../support/postgres-databases';

@@ -2,7 +2,7 @@ import { Global, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
-import { isReliabilityConfigError } from '../../src/core/errors';
+import { isReliabilityConfigError } from '../../src/core/common/errors';
 import { DatabaseService } from '../../src/database/database.service';
 import type { TransactionClientOf } from '../../src/database/database.types';
 import { ReliabilityModule } from '../../src/reliability.module';

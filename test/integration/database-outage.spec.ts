@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { systemClock } from '../../src/core/clock';
-import { isTransientDatabaseError } from '../../src/core/database-errors';
-import { isCircuitOpenError } from '../../src/core/errors';
+import { systemClock } from '../../src/core/common/clock';
+import { isTransientDatabaseError } from '../../src/core/classification/database-errors';
+import { isCircuitOpenError } from '../../src/core/common/errors';
 import { createDatabaseApp, DatabaseApp } from '../support/database-app';
 import { FaultProxy } from '../support/fault-proxy';
 import { startMigratedServer, withPort } from '../support/postgres-databases';

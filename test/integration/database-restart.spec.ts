@@ -1,7 +1,10 @@
 import { Client } from 'pg';
-import { systemClock } from '../../src/core/clock';
-import { describeDatabaseError, isTransientDatabaseError } from '../../src/core/database-errors';
-import { isCircuitOpenError } from '../../src/core/errors';
+import { systemClock } from '../../src/core/common/clock';
+import {
+  describeDatabaseError,
+  isTransientDatabaseError,
+} from '../../src/core/classification/database-errors';
+import { isCircuitOpenError } from '../../src/core/common/errors';
 import { createDatabaseApp, DatabaseApp } from '../support/database-app';
 import { startMigratedServer } from '../support/postgres-databases';
 import { PostgresServer, StopMode } from '../support/postgres-server';

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { systemClock } from '../../src/core/clock';
+import { systemClock } from '../../src/core/common/clock';
 import { createTestDatabase, TestDatabase } from '../support/postgres-databases';
 
 interface ChildEvent {

@@ -6,7 +6,7 @@ import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
-import { systemClock } from '../../src/core/clock';
+import { systemClock } from '../../src/core/common/clock';
 import { DatabaseService } from '../../src/database/database.service';
 import { ReliabilityModule } from '../../src/reliability.module';
 import { ShutdownService } from '../../src/shutdown/shutdown.service';

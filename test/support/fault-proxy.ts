@@ -1,5 +1,5 @@
 import { createConnection, createServer, Server, Socket } from 'node:net';
-import { systemClock, TimerHandle } from '../../src/core/clock';
+import { systemClock, TimerHandle } from '../../src/core/common/clock';
 
 /** Counters of a {@link FaultProxy}. */
 export interface FaultProxyStats {

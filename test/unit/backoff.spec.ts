@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { FakeClock } from '../../src/core/clock';
+import { FakeClock } from '../../src/core/common/clock';
 import {
   backoffDelays,
   BackoffOptions,
   createBackoff,
   exponentialDelay,
   JitterMode,
-} from '../../src/core/backoff';
+} from '../../src/core/retry/backoff';
 
 const base: BackoffOptions = { baseDelay: 100, maxDelay: 1_000, multiplier: 2, jitter: 'none' };
 const sequence = (values: number[]) => {

@@ -1,7 +1,7 @@
 import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { TimeoutError } from '../../src/core/errors';
-import { defaultIsFailure } from '../../src/core/failure-classification';
-import { isRetryableError } from '../../src/core/retry-classification';
+import { TimeoutError } from '../../src/core/common/errors';
+import { defaultIsFailure } from '../../src/core/classification/failure-classification';
+import { isRetryableError } from '../../src/core/classification/retry-classification';
 import { APIUserAbortError } from '../support/retry-error-shapes';
 
 const withStatus = (status: number, key: 'status' | 'statusCode' = 'status') =>

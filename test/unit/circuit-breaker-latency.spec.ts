@@ -3,8 +3,8 @@ import {
   latencyPercentile,
   latencySummary,
   recordLatency,
-} from '../../src/core/circuit-breaker-latency';
-import { CounterSlab } from '../../src/core/circuit-breaker-slab';
+} from '../../src/core/circuit-breaker/latency';
+import { CounterSlab } from '../../src/core/circuit-breaker/slab';
 
 describe('circuit latency histogram', () => {
   it('is exact up to 8 ms and within 25 % above that', () => {

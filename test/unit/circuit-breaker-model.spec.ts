@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { CircuitBreaker } from '../../src/core/circuit-breaker';
-import type { CircuitBreakerSettings } from '../../src/core/circuit-breaker-settings';
-import { FakeClock } from '../../src/core/clock';
-import type { CircuitState } from '../../src/core/errors';
+import { CircuitBreaker } from '../../src/core/circuit-breaker/circuit-breaker';
+import type { CircuitBreakerSettings } from '../../src/core/circuit-breaker/settings';
+import { FakeClock } from '../../src/core/common/clock';
+import type { CircuitState } from '../../src/core/common/errors';
 import { settle } from '../support/circuit-breaker-helpers';
 
 /**

@@ -1,5 +1,5 @@
-import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker-registry';
-import { FakeClock } from '../../src/core/clock';
+import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker/registry';
+import { FakeClock } from '../../src/core/common/clock';
 import { down, ok, settle } from '../support/circuit-breaker-helpers';
 
 const SETTINGS = { timeout: 0, volumeThreshold: 1, resetTimeout: 1_000 };

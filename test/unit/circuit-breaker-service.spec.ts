@@ -6,8 +6,12 @@
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
-import { FakeClock } from '../../src/core/clock';
-import { isCircuitOpenError, isReliabilityConfigError, ReliabilityConfigError } from '../../src/core/errors';
+import { FakeClock } from '../../src/core/common/clock';
+import {
+  isCircuitOpenError,
+  isReliabilityConfigError,
+  ReliabilityConfigError,
+} from '../../src/core/common/errors';
 import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
 import type { ReliabilityModuleOptions } from '../../src/reliability-options.interface';
 import { ReliabilityModule } from '../../src/reliability.module';

@@ -1,8 +1,13 @@
-import { CircuitBreaker } from '../../src/core/circuit-breaker';
-import type { CircuitBreakerSettings } from '../../src/core/circuit-breaker-settings';
-import type { CircuitStateChange } from '../../src/core/circuit-breaker-events';
-import { FakeClock } from '../../src/core/clock';
-import { CircuitOpenError, TimeoutError, isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
+import { CircuitBreaker } from '../../src/core/circuit-breaker/circuit-breaker';
+import type { CircuitBreakerSettings } from '../../src/core/circuit-breaker/settings';
+import type { CircuitStateChange } from '../../src/core/circuit-breaker/events';
+import { FakeClock } from '../../src/core/common/clock';
+import {
+  CircuitOpenError,
+  TimeoutError,
+  isCircuitOpenError,
+  isTimeoutError,
+} from '../../src/core/common/errors';
 import { deferred, down, ok, serverError, settle } from '../support/circuit-breaker-helpers';
 
 // Small numbers keep the tests readable; `timeout: 0` unless a test is about timeouts.
@@ -520,7 +525,7 @@ describe('CircuitBreaker: events and metrics', () => {
   it('a throwing listener neither breaks the call nor stops other listeners', async () => {
     const clock = new FakeClock();
     const reported: unknown[] = [];
-    const { CircuitEvents } = await import('../../src/core/circuit-breaker-events');
+    const { CircuitEvents } = await import('../../src/core/circuit-breaker/events');
     const events = new CircuitEvents((e) => reported.push(e));
     const breaker = new CircuitBreaker('svc', { ...BASE, volumeThreshold: 1 }, { clock, events });
     const seen: string[] = [];

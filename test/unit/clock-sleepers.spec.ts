@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { FakeClock, flushMicrotasks, Sleepers } from '../../src/core/clock';
+import { FakeClock, flushMicrotasks, Sleepers } from '../../src/core/common/clock';
 import { watch } from '../support/retry-settle';
 
 describe('Sleepers', () => {

@@ -1,4 +1,4 @@
-import { CoarseClock, FakeClock } from '../../src/core/clock';
+import { CoarseClock, FakeClock } from '../../src/core/common/clock';
 
 describe('CoarseClock', () => {
   it('reads the clock on the first call, then at most resolutionMs behind while calls keep coming', async () => {

@@ -1,6 +1,6 @@
 import { CONFIG_SECTIONS, resolveReliabilityConfig } from '../../src/config';
 import { durationMs, FieldSpec, MAX_DURATION_MS, positiveDurationMs } from '../../src/config/config-fields';
-import { isReliabilityConfigError, ReliabilityConfigError } from '../../src/core/errors';
+import { isReliabilityConfigError, ReliabilityConfigError } from '../../src/core/common/errors';
 
 const fromEnv = (vars: Record<string, string>) => (name: string) => vars[name];
 

@@ -1,7 +1,7 @@
-import { FakeClock } from '../../src/core/clock';
-import { isDatabaseConnectError } from '../../src/core/database-errors';
+import { FakeClock } from '../../src/core/common/clock';
+import { isDatabaseConnectError } from '../../src/core/classification/database-errors';
 import { connectWithRetry } from '../../src/database/database-connect';
-import { InFlightTracker } from '../../src/database/in-flight-tracker';
+import { InFlightTracker } from '../../src/core/shutdown/in-flight-tracker';
 
 const refused = (): Error => Object.assign(new Error("Can't reach database server"), { code: 'P1001' });
 

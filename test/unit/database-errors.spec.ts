@@ -6,8 +6,8 @@ import {
   isDatabaseConnectError,
   isTransactionConflict,
   isTransientDatabaseError,
-} from '../../src/core/database-errors';
-import { CircuitOpenError, TimeoutError } from '../../src/core/errors';
+} from '../../src/core/classification/database-errors';
+import { CircuitOpenError, TimeoutError } from '../../src/core/common/errors';
 
 // The shapes below are the ones Prisma 7 + @prisma/adapter-pg + pg produced against the embedded
 // PostgreSQL 18 in the integration tests (restart, crash, proxy reset, blackhole, conflicts).

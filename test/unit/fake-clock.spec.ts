@@ -2,8 +2,8 @@
  * FakeClock.advanceUntilSettled: time moves in steps, with real event-loop turns between them, until
  * the work settles; timers fire at their own deadlines.
  */
-import { FakeClock } from '../../src/core/clock';
-import { isReliabilityConfigError } from '../../src/core/errors';
+import { FakeClock } from '../../src/core/common/clock';
+import { isReliabilityConfigError } from '../../src/core/common/errors';
 
 describe('FakeClock.advanceUntilSettled', () => {
   it('returns the value of work that waits on fake timers, each fired at its deadline', async () => {

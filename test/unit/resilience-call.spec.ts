@@ -13,9 +13,9 @@ import {
 import { Test } from '@nestjs/testing';
 import { defer, from } from 'rxjs';
 import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
-import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker-registry';
-import { FakeClock } from '../../src/core/clock';
-import { CircuitOpenError, isCircuitOpenError, isTimeoutError } from '../../src/core/errors';
+import { CircuitBreakerRegistry } from '../../src/core/circuit-breaker/registry';
+import { FakeClock } from '../../src/core/common/clock';
+import { CircuitOpenError, isCircuitOpenError, isTimeoutError } from '../../src/core/common/errors';
 import { RetryService } from '../../src/retry/retry.service';
 import { RouteCall, RouteCallHost } from '../../src/resilience/resilience-call';
 import {
@@ -27,8 +27,8 @@ import { RouteMetricsRecord } from '../../src/resilience/resilience-metrics';
 import type { ResilienceRoute } from '../../src/resilience/resilience-route';
 import type { ResilienceFallbackContext } from '../../src/resilience/resilience.options';
 import { resilienceSignalOf } from '../../src/resilience/resilience-signal.decorator';
-import { isRetryableError } from '../../src/core/retry-classification';
-import { createRetryPolicy } from '../../src/core/retry';
+import { isRetryableError } from '../../src/core/classification/retry-classification';
+import { createRetryPolicy } from '../../src/core/retry/retry';
 import { isUnretryable } from '../../src/resilience/resilience-errors';
 import { RELIABILITY_CLOCK } from '../../src/reliability.tokens';
 import { ReliabilityModule } from '../../src/reliability.module';
@@ -560,7 +560,7 @@ describe('RouteCall: a late value from a timed-out attempt', () => {
     const { Observable } = await import('rxjs');
     const { RouteCall } = await import('../../src/resilience/resilience-call');
     const { RetryService } = await import('../../src/retry/retry.service');
-    const { FakeClock } = await import('../../src/core/clock');
+    const { FakeClock } = await import('../../src/core/common/clock');
     const clock = new FakeClock();
     const retries = new RetryService(undefined, clock);
     const host: any = {

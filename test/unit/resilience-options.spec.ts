@@ -1,4 +1,4 @@
-import { formatValue } from '../../src/core/errors';
+import { formatValue } from '../../src/core/common/errors';
 import { RetryService } from '../../src/retry/retry.service';
 import {
   mergeResilienceOptions,

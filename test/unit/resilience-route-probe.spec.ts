@@ -6,7 +6,7 @@ import { Controller, Get, Logger, Type } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { defer, from } from 'rxjs';
 import { CircuitBreakerService } from '../../src/circuit-breaker/circuit-breaker.service';
-import { isCircuitOpenError } from '../../src/core/errors';
+import { isCircuitOpenError } from '../../src/core/common/errors';
 import { RetryService } from '../../src/retry/retry.service';
 import { RouteCall, RouteCallHost } from '../../src/resilience/resilience-call';
 import type { ResilienceRoute } from '../../src/resilience/resilience-route';

@@ -1,7 +1,7 @@
-import { FakeClock } from '../../src/core/clock';
-import { isTimeoutError, TimeoutError } from '../../src/core/errors';
+import { FakeClock } from '../../src/core/common/clock';
+import { isTimeoutError, TimeoutError } from '../../src/core/common/errors';
 import { RouteMetricsRecord } from '../../src/resilience/resilience-metrics';
-import { AbortScope, isOwnTimeout, runScoped } from '../../src/resilience/resilience-scope';
+import { AbortScope, isOwnTimeout, runScoped } from '../../src/core/policy/abort-scope';
 
 describe('AbortScope', () => {
   it('creates no signal until asked, and a late one is already aborted with the reason', () => {

@@ -1,6 +1,6 @@
-import { Clock, CoarseClock, FakeClock } from '../../src/core/clock';
-import { budgetClockResolutionMs, RetryBudget, RetryBudgetLimits } from '../../src/core/retry-budget';
-import { createRetryStats, getRetryAttempts, retry } from '../../src/core/retry';
+import { Clock, CoarseClock, FakeClock } from '../../src/core/common/clock';
+import { budgetClockResolutionMs, RetryBudget, RetryBudgetLimits } from '../../src/core/retry/budget';
+import { createRetryStats, getRetryAttempts, retry } from '../../src/core/retry/retry';
 import { watch } from '../support/retry-settle';
 
 const limits: RetryBudgetLimits = { ratio: 0.2, minPerSecond: 5, windowMs: 10_000 };

@@ -1,11 +1,11 @@
-import { CircuitOpenError, ReliabilityConfigError, TimeoutError } from '../../src/core/errors';
+import { CircuitOpenError, ReliabilityConfigError, TimeoutError } from '../../src/core/common/errors';
 import {
   isRetryableDatabaseError,
   isRetryableError,
   isRetryableHttpError,
   parseRetryAfter,
   retryAfterMsOf,
-} from '../../src/core/retry-classification';
+} from '../../src/core/classification/retry-classification';
 import {
   anthropicError,
   APIConnectionError,

@@ -1,13 +1,13 @@
 import { getEventListeners } from 'node:events';
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
-import { FakeClock, flushMicrotasks } from '../../src/core/clock';
-import { isReliabilityConfigError } from '../../src/core/errors';
-import { getRetryAttempts } from '../../src/core/retry';
+import { FakeClock, flushMicrotasks } from '../../src/core/common/clock';
+import { isReliabilityConfigError } from '../../src/core/common/errors';
+import { getRetryAttempts } from '../../src/core/retry/retry';
 import {
   isRetryableDatabaseError,
   isRetryableError,
   isRetryableHttpError,
-} from '../../src/core/retry-classification';
+} from '../../src/core/classification/retry-classification';
 import { Logger } from '@nestjs/common';
 import { RETRY_METRICS_CAPACITY, RetryMetrics } from '../../src/retry/retry.options';
 import { RetryService } from '../../src/retry/retry.service';
@@ -391,7 +391,7 @@ describe('RetryService budget of one name', () => {
 describe('RetryService at shutdown', () => {
   it('wakes a backoff that is still sleeping, rejecting with the shutdown reason', async () => {
     const { RetryService: Service } = await import('../../src/retry/retry.service');
-    const { FakeClock: Fake } = await import('../../src/core/clock');
+    const { FakeClock: Fake } = await import('../../src/core/common/clock');
     const clock = new Fake();
     const service = new Service(undefined, clock);
     let calls = 0;

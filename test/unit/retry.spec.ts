@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { FakeClock } from '../../src/core/clock';
+import { FakeClock } from '../../src/core/common/clock';
 import {
   CircuitOpenError,
   isReliabilityConfigError,
   isTimeoutError,
   TimeoutError,
-} from '../../src/core/errors';
-import { RetryBudget } from '../../src/core/retry-budget';
+} from '../../src/core/common/errors';
+import { RetryBudget } from '../../src/core/retry/budget';
 import {
   createRetryPolicy,
   createRetryStats,
@@ -15,7 +15,7 @@ import {
   retry,
   retryAfterJitterMs,
   RetryEvent,
-} from '../../src/core/retry';
+} from '../../src/core/retry/retry';
 import { failingThen, watch } from '../support/retry-settle';
 
 const noJitter = { baseDelay: 100, maxDelay: 10_000, backoffMultiplier: 2, jitter: 'none' as const };

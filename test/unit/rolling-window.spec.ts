@@ -1,4 +1,4 @@
-import { RollingWindow } from '../../src/core/rolling-window';
+import { RollingWindow } from '../../src/core/common/rolling-window';
 
 const T0 = 1_700_000_000_000; // a multiple of 1000, so bucket edges fall on round numbers
 

@@ -1,6 +1,6 @@
-import { CleanupTaskRegistry } from '../../src/core/cleanup-tasks';
-import { FakeClock } from '../../src/core/clock';
-import { TimeoutError, isReliabilityConfigError } from '../../src/core/errors';
+import { CleanupTaskRegistry } from '../../src/core/shutdown/cleanup-tasks';
+import { FakeClock } from '../../src/core/common/clock';
+import { TimeoutError, isReliabilityConfigError } from '../../src/core/common/errors';
 
 describe('CleanupTaskRegistry', () => {
   let clock: FakeClock;

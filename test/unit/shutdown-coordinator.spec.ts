@@ -1,10 +1,10 @@
-import { Clock, FakeClock } from '../../src/core/clock';
+import { Clock, FakeClock } from '../../src/core/common/clock';
 import {
   DrainOptions,
   DrainTarget,
   ShutdownCoordinator,
   ShutdownTimings,
-} from '../../src/core/shutdown-coordinator';
+} from '../../src/core/shutdown/coordinator';
 
 /** A server with `n` requests in flight, finished by the test. */
 class FakeTarget implements DrainTarget {

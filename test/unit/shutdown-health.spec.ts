@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { FakeClock, flushMicrotasks } from '../../src/core/clock';
-import { ReliabilityConfigError, isReliabilityConfigError } from '../../src/core/errors';
+import { FakeClock, flushMicrotasks } from '../../src/core/common/clock';
+import { ReliabilityConfigError, isReliabilityConfigError } from '../../src/core/common/errors';
 import { resolveReliabilityConfig } from '../../src/config/reliability-config';
 import { ReliabilityModule } from '../../src/reliability.module';
 import { HealthCheckRunner } from '../../src/shutdown/health-checks';

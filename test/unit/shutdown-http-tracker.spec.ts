@@ -5,8 +5,8 @@
 import { Agent, IncomingMessage, Server, ServerResponse, createServer, request } from 'node:http';
 import { EventEmitter } from 'node:events';
 import { AddressInfo, Socket, connect } from 'node:net';
-import { FakeClock } from '../../src/core/clock';
-import { HttpRequestTracker } from '../../src/shutdown/http-request-tracker';
+import { FakeClock } from '../../src/core/common/clock';
+import { HttpRequestTracker } from '../../src/core/shutdown/http-request-tracker';
 
 interface Reply {
   status?: number;

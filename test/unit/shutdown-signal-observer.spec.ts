@@ -2,7 +2,7 @@
  * The signal observer, with listeners on a real `process` but no real signal: `process.emit`
  * only calls the listeners. SIGUSR2 is used because nothing else in a jest worker listens to it.
  */
-import { hasAppSignalListener, observeShutdownSignals } from '../../src/shutdown/signal-observer';
+import { hasAppSignalListener, observeShutdownSignals } from '../../src/core/shutdown/signal-observer';
 
 const SIGNAL = 'SIGUSR2';
 const count = (): number => process.listenerCount(SIGNAL);

@@ -16,7 +16,7 @@ import {
   isRetryableHttpError,
   isTimeoutError,
 } from '../../src';
-import { flushMicrotasks } from '../../src/core/clock';
+import { flushMicrotasks } from '../../src/core/common/clock';
 import { anthropicError } from '../support/retry-error-shapes';
 
 let app: INestApplicationContext | undefined;

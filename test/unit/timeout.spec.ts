@@ -1,6 +1,6 @@
-import { FakeClock } from '../../src/core/clock';
-import { TimeoutError, isTimeoutError } from '../../src/core/errors';
-import { Deadline, DeadlineTimer, runWithTimeout } from '../../src/core/timeout';
+import { FakeClock } from '../../src/core/common/clock';
+import { TimeoutError, isTimeoutError } from '../../src/core/common/errors';
+import { Deadline, DeadlineTimer, runWithTimeout } from '../../src/core/common/deadline';
 
 class Probe extends Deadline {
   expiredAt: number | undefined;

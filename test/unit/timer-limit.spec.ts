@@ -1,6 +1,6 @@
-import { FakeClock, MAX_TIMER_MS, TimerHandle } from '../../src/core/clock';
-import { isTimeoutError } from '../../src/core/errors';
-import { runWithTimeout } from '../../src/core/timeout';
+import { FakeClock, MAX_TIMER_MS, TimerHandle } from '../../src/core/common/clock';
+import { isTimeoutError } from '../../src/core/common/errors';
+import { runWithTimeout } from '../../src/core/common/deadline';
 
 /** A fake clock that records every delay armed, as Node would see it. */
 class RecordingClock extends FakeClock {

@@ -1,6 +1,6 @@
-import { CoarseClock, type Clock } from '../core/clock.js';
-import { budgetClockResolutionMs, RetryBudget, RetryBudgetLimits } from '../core/retry-budget.js';
-import { createRetryStats, RetryStats } from '../core/retry.js';
+import { CoarseClock, type Clock } from '../common/clock.js';
+import { budgetClockResolutionMs, RetryBudget, RetryBudgetLimits } from './budget.js';
+import { createRetryStats, RetryStats } from './retry.js';
 
 /** The state of one operation name: its counters and, once needed, its budget. */
 export interface RetryRecord {

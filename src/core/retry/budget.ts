@@ -9,7 +9,7 @@
  * `budgetClockResolutionMs`): up to a quarter of a bucket late, never stale after idle; a later
  * one (a refresh timer run late) files the call in the head bucket and never moves the ring.
  */
-import { Clock } from './clock.js';
+import { Clock } from '../common/clock.js';
 
 /** The limits of a retry budget. @publicApi */
 export interface RetryBudgetLimits {

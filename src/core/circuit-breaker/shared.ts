@@ -1,7 +1,7 @@
-import { CircuitEvents } from './circuit-breaker-events.js';
-import { CounterSlab } from './circuit-breaker-slab.js';
-import { Clock, systemClock } from './clock.js';
-import { DeadlineTimer, deadlineTimerFor } from './timeout.js';
+import { CircuitEvents } from './events.js';
+import { CounterSlab } from './slab.js';
+import { Clock, systemClock } from '../common/clock.js';
+import { DeadlineTimer, deadlineTimerFor } from '../common/deadline.js';
 
 /** Where a circuit gets its time and reports its events. @publicApi */
 export interface CircuitBreakerContext {

@@ -2,8 +2,8 @@ import {
   isRetryableDatabaseError,
   isRetryableHttpError,
   retryAfterMsOf,
-} from '../core/retry-classification.js';
-import type { RetryConfig } from './retry.options.js';
+} from '../classification/retry-classification.js';
+import type { RetryPolicyOptions as RetryConfig } from './retry.js';
 
 /**
  * The presets of `RetryService.PresetConfigs`. Each fixes the attempts and delays; jitter and the

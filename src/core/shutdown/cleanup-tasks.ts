@@ -4,9 +4,9 @@
  * first). They run one at a time, each bounded by its own timeout; a task that throws or hangs is
  * recorded and the next one runs anyway.
  */
-import { Clock } from './clock.js';
-import { ConfigIssue, ReliabilityConfigError, isTimeoutError } from './errors.js';
-import { runWithTimeout } from './timeout.js';
+import { Clock } from '../common/clock.js';
+import { ConfigIssue, ReliabilityConfigError, isTimeoutError } from '../common/errors.js';
+import { runWithTimeout } from '../common/deadline.js';
 
 /**
  * A cleanup task. It gets an `AbortSignal` that aborts when its timeout expires, so that work

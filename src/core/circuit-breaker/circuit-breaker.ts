@@ -1,16 +1,16 @@
-import type { CircuitEvents, CircuitStateChange, CircuitTransitionReason } from './circuit-breaker-events.js';
-import { LATENCY_SLOTS, latencySummary, recordLatency } from './circuit-breaker-latency.js';
-import type { CircuitMetrics } from './circuit-breaker-metrics.js';
-import { CircuitBreakerSettings, DEFAULT_CIRCUIT_SETTINGS } from './circuit-breaker-settings.js';
-import { CircuitBreakerContext, CircuitShared } from './circuit-breaker-shared.js';
-import { canTransition } from './circuit-breaker-states.js';
-import { tripReason } from './circuit-breaker-strategy.js';
-import { TimedCall } from './circuit-breaker-timed-call.js';
-import { isTimeoutLike } from './error-shapes.js';
-import { isCallersOwnRejection } from './failure-classification.js';
-import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from './errors.js';
-import { RollingWindow } from './rolling-window.js';
-import type { Deadline } from './timeout.js';
+import type { CircuitEvents, CircuitStateChange, CircuitTransitionReason } from './events.js';
+import { LATENCY_SLOTS, latencySummary, recordLatency } from './latency.js';
+import type { CircuitMetrics } from './metrics.js';
+import { CircuitBreakerSettings, DEFAULT_CIRCUIT_SETTINGS } from './settings.js';
+import { CircuitBreakerContext, CircuitShared } from './shared.js';
+import { canTransition } from './states.js';
+import { tripReason } from './strategy.js';
+import { TimedCall } from './timed-call.js';
+import { isTimeoutLike } from '../common/error-shapes.js';
+import { isCallersOwnRejection } from '../classification/failure-classification.js';
+import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from '../common/errors.js';
+import { RollingWindow } from '../common/rolling-window.js';
+import type { Deadline } from '../common/deadline.js';
 
 /** The function a circuit runs. It may ignore the signal; then it pays for no `AbortController`. @publicApi */
 export type CircuitFn<T> = (signal: AbortSignal) => T | PromiseLike<T>;

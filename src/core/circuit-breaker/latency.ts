@@ -1,4 +1,4 @@
-import type { LatencySummary } from './latency-histogram.js';
+import type { LatencySummary } from '../common/latency-histogram.js';
 
 /**
  * A small latency histogram for one circuit, kept in its counter block: a count, a maximum and 66

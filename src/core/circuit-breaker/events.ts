@@ -1,4 +1,4 @@
-import type { CircuitState } from './errors.js';
+import type { CircuitState } from '../common/errors.js';
 
 /** Why a circuit changed state. @publicApi */
 export type CircuitTransitionReason =

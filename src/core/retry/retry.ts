@@ -4,11 +4,11 @@
  * classification, budget, hooks) happens only after a failure.
  */
 import { createBackoff, Backoff, JitterMode } from './backoff.js';
-import { Clock, MAX_TIMER_MS, systemClock } from './clock.js';
-import { ConfigIssue, ReliabilityConfigError, isCircuitOpenError } from './errors.js';
-import { DEFAULT_RETRY_BUDGET, RetryBudget, RetryBudgetLimits } from './retry-budget.js';
-import { isRetryableError } from './retry-classification.js';
-import { runWithTimeout } from './timeout.js';
+import { Clock, MAX_TIMER_MS, systemClock } from '../common/clock.js';
+import { ConfigIssue, ReliabilityConfigError, isCircuitOpenError } from '../common/errors.js';
+import { DEFAULT_RETRY_BUDGET, RetryBudget, RetryBudgetLimits } from './budget.js';
+import { isRetryableError } from '../classification/retry-classification.js';
+import { runWithTimeout } from '../common/deadline.js';
 
 /** What `onRetry` receives, before each backoff. @publicApi */
 export interface RetryEvent {

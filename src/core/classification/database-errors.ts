@@ -3,8 +3,8 @@
  * transient (the same call may succeed later), which are permanent (it will fail the same way), and
  * which are transaction conflicts (the whole transaction must run again).
  */
-import { causeChain, codesOf } from './error-shapes.js';
-import { isCircuitOpenError, markErrorKind, hasErrorKind } from './errors.js';
+import { causeChain, codesOf } from '../common/error-shapes.js';
+import { isCircuitOpenError, markErrorKind, hasErrorKind } from '../common/errors.js';
 import { databaseCodesOf, driverAdapterCauses, isRetryableDatabaseError } from './retry-classification.js';
 
 /** Transient: worth another attempt, counts against the circuit. Permanent: neither. @publicApi */

@@ -2,7 +2,7 @@
  * The phases of a graceful shutdown, in the only order they can happen. A phase may be skipped
  * (a programmatic `app.close()` skips GRACE), never re-entered.
  */
-import { Clock } from './clock.js';
+import { Clock } from '../common/clock.js';
 
 /**
  * `RUNNING` → `GRACE` (readiness 503, still serving) → `DRAINING` (no new connections, in-flight

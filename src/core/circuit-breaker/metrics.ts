@@ -1,6 +1,6 @@
-import type { CircuitStateChange } from './circuit-breaker-events.js';
-import type { CircuitState } from './errors.js';
-import type { LatencySummary } from './latency-histogram.js';
+import type { CircuitStateChange } from './events.js';
+import type { CircuitState } from '../common/errors.js';
+import type { LatencySummary } from '../common/latency-histogram.js';
 
 /** Counters since the circuit was created or last `reset()`. @publicApi */
 export interface CircuitTotals {

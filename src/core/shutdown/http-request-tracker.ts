@@ -15,8 +15,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { Clock, TimerHandle } from '../core/clock.js';
-import type { DrainOptions, DrainTarget } from '../core/shutdown-coordinator.js';
+import { Clock, TimerHandle } from '../common/clock.js';
+import type { DrainOptions, DrainTarget } from './coordinator.js';
 
 interface SocketState {
   /** Its requests in flight: more than one when pipelined. */

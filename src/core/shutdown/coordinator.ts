@@ -4,14 +4,14 @@
  * drain (before any `onModuleDestroy` closes a resource) and when to clean up; servers are
  * plugged in as {@link DrainTarget}s.
  */
-import { Clock, TimerHandle } from './clock.js';
+import { Clock, TimerHandle } from '../common/clock.js';
 import {
   CleanupTaskFn,
   CleanupTaskOptions,
   CleanupTaskRegistry,
   CleanupTaskResult,
 } from './cleanup-tasks.js';
-import { PhaseTimeline, ShutdownPhase } from './shutdown-phases.js';
+import { PhaseTimeline, ShutdownPhase } from './phases.js';
 
 /** The same signal again within this long is the same delivery seen twice (see onSignal). */
 export const REPEATED_SIGNAL_MS = 200;

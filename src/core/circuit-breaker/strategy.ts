@@ -1,5 +1,5 @@
-import type { CircuitTransitionReason } from './circuit-breaker-events.js';
-import type { RollingWindow } from './rolling-window.js';
+import type { CircuitTransitionReason } from './events.js';
+import type { RollingWindow } from '../common/rolling-window.js';
 
 /** The thresholds that decide when a closed circuit trips. */
 export interface TripThresholds {

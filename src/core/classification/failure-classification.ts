@@ -1,4 +1,9 @@
-import { isAbortLike, isMarkedNonRetryable, statusOf, TRANSIENT_CLIENT_STATUSES } from './error-shapes.js';
+import {
+  isAbortLike,
+  isMarkedNonRetryable,
+  statusOf,
+  TRANSIENT_CLIENT_STATUSES,
+} from '../common/error-shapes.js';
 
 /**
  * The library's default answer to "does this error count against the circuit?".

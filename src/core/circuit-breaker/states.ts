@@ -1,4 +1,4 @@
-import type { CircuitState } from './errors.js';
+import type { CircuitState } from '../common/errors.js';
 
 /**
  * The allowed transitions, listed once. The behaviour of each state is a branch of

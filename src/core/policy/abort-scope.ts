@@ -7,9 +7,9 @@
  * not pay for one; a handler that does (`@ResilienceSignal()`) gets a real signal, already aborted
  * if the scope was.
  */
-import type { Clock } from '../core/clock.js';
-import { TimeoutError } from '../core/errors.js';
-import { Deadline, deadlineTimerFor, DeadlineTimer } from '../core/timeout.js';
+import type { Clock } from '../common/clock.js';
+import { TimeoutError } from '../common/errors.js';
+import { Deadline, deadlineTimerFor, DeadlineTimer } from '../common/deadline.js';
 
 /** One attempt's (or one request's) cancellation: aborted on timeout, lazily backed by a signal. */
 export class AbortScope {

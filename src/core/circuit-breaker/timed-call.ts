@@ -1,5 +1,5 @@
-import { TimeoutError } from './errors.js';
-import { Deadline } from './timeout.js';
+import { TimeoutError } from '../common/errors.js';
+import { Deadline } from '../common/deadline.js';
 
 type Fallback<T> = (error: unknown) => T | PromiseLike<T>;
 

@@ -1,4 +1,4 @@
-import { defaultIsFailure } from './failure-classification.js';
+import { defaultIsFailure } from '../classification/failure-classification.js';
 
 /**
  * The complete, already validated settings of one circuit, as the core uses them.

@@ -14,8 +14,8 @@ import {
   statusOf,
   headerOf,
   TRANSIENT_CLIENT_STATUSES,
-} from './error-shapes.js';
-import { hasErrorKind, isCircuitOpenError, isTimeoutError } from './errors.js';
+} from '../common/error-shapes.js';
+import { hasErrorKind, isCircuitOpenError, isTimeoutError } from '../common/errors.js';
 
 /** 4xx statuses that are worth retrying: the same table as the breaker's (408, 425, 429). */
 const RETRYABLE_4XX = TRANSIENT_CLIENT_STATUSES;

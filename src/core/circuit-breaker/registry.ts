@@ -1,9 +1,9 @@
 import { CircuitBreaker } from './circuit-breaker.js';
-import { CircuitShared } from './circuit-breaker-shared.js';
-import { CircuitEvents } from './circuit-breaker-events.js';
-import type { CircuitBreakerSettings } from './circuit-breaker-settings.js';
-import { CounterSlab } from './circuit-breaker-slab.js';
-import { Clock, systemClock } from './clock.js';
+import { CircuitShared } from './shared.js';
+import { CircuitEvents } from './events.js';
+import type { CircuitBreakerSettings } from './settings.js';
+import { CounterSlab } from './slab.js';
+import { Clock, systemClock } from '../common/clock.js';
 
 /** Options of a {@link CircuitBreakerRegistry}. @publicApi */
 export interface CircuitBreakerRegistryOptions {

@@ -1,0 +1,3 @@
+export * from './database-errors.js';
+export * from './failure-classification.js';
+export * from './retry-classification.js';

@@ -1,0 +1,1 @@
+export * from './abort-scope.js';
