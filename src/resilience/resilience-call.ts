@@ -10,6 +10,7 @@ import { clientClosedRequest, isClientError, markUnretryable } from './resilienc
 import type { ResilienceRoute } from './resilience-route.js';
 import { AbortScope, isOwnTimeout, markOwnTimeout, runScoped } from '../core/policy/abort-scope.js';
 import { bindAttemptScope } from './resilience-signal.decorator.js';
+import { isThenable } from '../core/common/is-thenable.js';
 
 /** The function run inside the circuit: without a parameter the circuit makes no AbortController. */
 export type CircuitAttempt = (() => Promise<unknown>) | ((signal: AbortSignal) => Promise<unknown>);
@@ -459,12 +460,4 @@ function linkCircuitSignal(signal: AbortSignal, scope: AbortScope, route: Resili
 /** Past the route's circuit, the handler's own 4xx is the plain error again. */
 function unwrapCallersOwn(error: unknown): never {
   throw isCallersOwnRejection(error) ? error.error : error;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -11,6 +11,7 @@ import { isCallersOwnRejection } from '../classification/failure-classification.
 import { CircuitOpenError, CircuitState, isCircuitOpenError, TimeoutError } from '../common/errors.js';
 import { RollingWindow } from '../common/rolling-window.js';
 import type { Deadline } from '../common/deadline.js';
+import { isThenable } from '../common/is-thenable.js';
 
 /** The function a circuit runs. It may ignore the signal; then it pays for no `AbortController`. @publicApi */
 export type CircuitFn<T> = (signal: AbortSignal) => T | PromiseLike<T>;
@@ -52,12 +53,6 @@ function blockSize(s: CircuitBreakerSettings): number {
 
 function isComplete(settings: Partial<CircuitBreakerSettings>): settings is CircuitBreakerSettings {
   return SETTING_KEYS.every((key) => settings[key] !== undefined);
-}
-
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 /**

@@ -4,3 +4,4 @@ export * from './error-shapes.js';
 export * from './errors.js';
 export * from './latency-histogram.js';
 export * from './rolling-window.js';
+export * from './is-thenable.js';

@@ -9,6 +9,7 @@ import { ConfigIssue, ReliabilityConfigError, isCircuitOpenError } from '../comm
 import { DEFAULT_RETRY_BUDGET, RetryBudget, RetryBudgetLimits } from './budget.js';
 import { isRetryableError } from '../classification/retry-classification.js';
 import { runWithTimeout } from '../common/deadline.js';
+import { isThenable } from '../common/is-thenable.js';
 
 /** What `onRetry` receives, before each backoff. @publicApi */
 export interface RetryEvent {
@@ -442,14 +443,6 @@ export function runRetry<T>(
             return value;
           },
     (error: unknown) => afterFailure(fn, policy, clock, stats, budget, error),
-  );
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as PromiseLike<T>).then === 'function'
   );
 }
 
