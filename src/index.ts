@@ -46,9 +46,8 @@ export {
   isRetryableDatabaseError,
   isRetryableError,
   isRetryableHttpError,
-  parseRetryAfter,
-  retryAfterMsOf,
 } from './core/classification/retry-classification.js';
+export { parseRetryAfter, retryAfterMsOf } from './core/classification/retry-after.js';
 export {
   createRetryPolicy,
   createRetryStats,

@@ -26,6 +26,5 @@ export {
   isRetryableError,
   isRetryableHttpError,
   isRetryableDatabaseError,
-  retryAfterMsOf,
-  parseRetryAfter,
 } from '../core/classification/retry-classification.js';
+export { parseRetryAfter, retryAfterMsOf } from '../core/classification/retry-after.js';

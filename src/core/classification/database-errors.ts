@@ -5,7 +5,13 @@
  */
 import { causeChain, codesOf } from '../common/error-shapes.js';
 import { isCircuitOpenError, markErrorKind, hasErrorKind } from '../common/errors.js';
-import { databaseCodesOf, driverAdapterCauses, isRetryableDatabaseError } from './retry-classification.js';
+import {
+  databaseCodeKind,
+  databaseCodesOf,
+  driverAdapterCauses,
+  isPermanentPrismaQueryCode,
+} from './database-codes.js';
+import { isRetryableDatabaseError } from './retry-classification.js';
 
 /** Transient: worth another attempt, counts against the circuit. Permanent: neither. @publicApi */
 export type DatabaseErrorClass = 'transient' | 'permanent';
@@ -24,9 +30,6 @@ const PG_CONNECTION_LOSS = [
   'Client has encountered a connection error and is not queryable',
 ];
 
-/** Prisma's code for a write conflict or a deadlock, and the SQLSTATEs behind it. */
-const CONFLICT_CODES = new Set(['P2034', '40001', '40P01']);
-
 /** True for `pg`'s code-less connection errors (see {@link PG_CONNECTION_LOSS}), anywhere in the cause chain. */
 export function isPgConnectionLoss(error: unknown): boolean {
   return causeChain(error).some((link) => {
@@ -41,7 +44,7 @@ export function isPgConnectionLoss(error: unknown): boolean {
  * @publicApi
  */
 export function isTransactionConflict(error: unknown): boolean {
-  return databaseCodesOf(error).some((code) => CONFLICT_CODES.has(code));
+  return databaseCodesOf(error).some((code) => databaseCodeKind(code) === 'conflict');
 }
 
 /**
@@ -55,15 +58,9 @@ export function isTransactionConflict(error: unknown): boolean {
 export function isTransientDatabaseError(error: unknown): boolean {
   if (isCircuitOpenError(error)) return false;
   if (isRetryableDatabaseError(error)) return true;
-  // The one rule that is not by code: `pg` gives these errors no code at all.
-  return isPgConnectionLoss(error) && !hasPermanentCode(error);
-}
-
-/** A Prisma P2xxx code other than the conflict, pool and wrapper codes: the query itself is wrong. */
-function hasPermanentCode(error: unknown): boolean {
-  return codesOf(error).some(
-    (code) => /^P2\d{3}$/.test(code) && !['P2010', 'P2024', 'P2034', 'P2037', 'P2039'].includes(code),
-  );
+  // The one rule that is not by code: `pg` gives these errors no code at all. Only a Prisma query
+  // code vetoes it: one on the error means the query, not the socket, was at fault.
+  return isPgConnectionLoss(error) && !codesOf(error).some(isPermanentPrismaQueryCode);
 }
 
 /** Sorts an error into {@link DatabaseErrorClass}. @publicApi */

@@ -1,17 +1,13 @@
-import {
-  isAbortLike,
-  isMarkedNonRetryable,
-  statusOf,
-  TRANSIENT_CLIENT_STATUSES,
-} from '../common/error-shapes.js';
+import { isAbortLike, isMarkedNonRetryable, statusOf } from '../common/error-shapes.js';
+import { isFailureStatus } from './http-status.js';
 
 /**
  * The library's default answer to "does this error count against the circuit?".
  *
  * Counts: timeouts, network errors (`ECONNRESET`, `ECONNREFUSED`, undici's `fetch failed`...), 5xx,
- * 408, 425 and 429 (the statuses that the default retry rule retries too), and anything unknown
- * (including thrown strings and `undefined`): an error we cannot read is more likely an outage
- * than the caller's mistake.
+ * 408, 425 and 429, and anything unknown (including thrown strings and `undefined`): an error we
+ * cannot read is more likely an outage than the caller's mistake. The statuses are those of
+ * http-status.ts, the table the default retry rule reads too.
  *
  * Does not count:
  * - a client error: an error whose `status`, `statusCode`, `response.status` or `getStatus()`
@@ -31,8 +27,7 @@ import {
 export function defaultIsFailure(error: unknown): boolean {
   if (isMarkedNonRetryable(error) || isAbortLike(error)) return false;
   const status = statusOf(error);
-  if (status !== undefined && status >= 100 && status < 500) return TRANSIENT_CLIENT_STATUSES.has(status);
-  return true;
+  return status === undefined || isFailureStatus(status);
 }
 
 /**

@@ -1,18 +1,11 @@
 /**
  * Reads the shapes that real errors come in (HTTP SDKs, undici, Prisma, pg) without importing
- * any of them. Used by the default failure classification and by the retry presets.
+ * any of them. What a status or a code means is decided in core/classification.
  */
 
 import { hasErrorKind } from './errors.js';
 
 const MAX_CAUSE_DEPTH = 8;
-
-/**
- * The 4xx statuses that mean "try again later", not "your request is wrong": 408 Request Timeout,
- * 425 Too Early, 429 Too Many Requests. The one table that the breaker's default classification
- * (they count as failures) and the default retry rule (they are retried) both read.
- */
-export const TRANSIENT_CLIENT_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
